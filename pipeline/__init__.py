@@ -1,0 +1,1 @@
+"""DVC stages of the benchmark: one module per stage, run as `python -m pipeline.<stage>`."""

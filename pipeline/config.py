@@ -1,0 +1,52 @@
+"""Params loading and the one way a stage reports bad input: a one-line error, a non-zero exit."""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+
+class InputError(Exception):
+    """Bad input from the user: the message names the input and the fix."""
+
+
+def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"params file {path} not found; run from the project root (where dvc.yaml is)")
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def stage_main(fn: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a stage's main(): InputError becomes `error: <message>` and exit code 2, without a traceback."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    return wrapped
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None], suffix: str = "") -> None:
+    """Call write(tmp_path), then rename over `path`, so that an interrupted run never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary files
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

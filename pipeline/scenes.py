@@ -1,0 +1,109 @@
+"""Stage `scenes`: long videos -> scene manifest and train/val/test sequences of 2*tau+1 grey linear frames.
+
+Cuts are found by PySceneDetect on the pixels. The split is by video: each test video is one test subset
+(#1-#4 in the paper's tables, in the order of `scenes.test_videos`). Sequences never cross a cut; test and
+validation sequences do not overlap.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+from scenedetect import ContentDetector, detect
+from tqdm import tqdm
+
+from pipeline.config import InputError, atomic_write, load_params, stage_main
+from pipeline.frames import center_crop, read_video, resolve_videos, save_shard, to_grey_linear, video_name
+
+OUT = Path("data/scenes")
+MANIFEST_COLUMNS = ["video", "scene", "start_frame", "end_frame", "fps", "split"]
+
+
+def detect_scenes(path: Path, n_frames: int, threshold: float, min_scene_frames: int) -> list[tuple[int, int]]:
+    """Scenes as [start, end) frame ranges from PySceneDetect's content detector (no cut: one scene)."""
+    found = detect(str(path), ContentDetector(threshold=threshold, min_scene_len=min_scene_frames))
+    scenes = [(a.frame_num, b.frame_num) for a, b in found]
+    return scenes or [(0, n_frames)]
+
+
+def sequence_starts(scenes: list[tuple[int, int]], length: int, stride: int) -> list[tuple[int, int]]:
+    """(scene index, first frame) of every window of `length` frames inside one scene, every `stride` frames."""
+    return [(k, s) for k, (a, b) in enumerate(scenes) for s in range(a, b - length + 1, stride)]
+
+
+def spread(items: list, k: int) -> list:
+    """At most k items, evenly spread over the list (so every part of a video is represented)."""
+    if len(items) <= k:
+        return items
+    return [items[i] for i in np.linspace(0, len(items) - 1, k).round().astype(int)]
+
+
+def assign_split(name: str, test_videos: list[str], val_videos: list[str]) -> str:
+    return "test" if name in test_videos else "val" if name in val_videos else "train"
+
+
+def write_manifest(rows: list[dict], path: Path) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(buf.getvalue()))
+
+
+def check_split(names: list[str], test_videos: list[str], val_videos: list[str]) -> None:
+    for key, wanted in (("scenes.test_videos", test_videos), ("scenes.val_videos", val_videos)):
+        missing = [v for v in wanted if v not in names]
+        if missing:
+            raise InputError(f"{key} names {', '.join(missing)}, which is not among the videos "
+                             f"({', '.join(names)}); fix {key} in params.yaml")
+    if not val_videos:
+        raise InputError("scenes.val_videos is empty; the baselines are tuned on it, name one video")
+    if not [n for n in names if n not in test_videos and n not in val_videos]:
+        raise InputError("no video is left for training; take one out of scenes.test_videos or scenes.val_videos")
+
+
+@stage_main
+def main() -> None:
+    params = load_params()
+    cfg, length, height = params["scenes"], 2 * params["data"]["tau"] + 1, params["data"]["height"]
+    paths = resolve_videos(cfg["videos"])
+    names = [video_name(p) for p in paths]
+    check_split(names, cfg["test_videos"], cfg["val_videos"])
+
+    manifest, held_out = [], {"test": [], "val": []}
+    for path, name in zip(tqdm(paths, desc="scenes"), names):
+        rgb, fps = read_video(path, min_frames=length)
+        scenes = detect_scenes(path, len(rgb), cfg["detector_threshold"], cfg["min_scene_frames"])
+        split = assign_split(name, cfg["test_videos"], cfg["val_videos"])
+        manifest += [dict(video=name, scene=k, start_frame=a, end_frame=b, fps=round(fps, 3), split=split)
+                     for k, (a, b) in enumerate(scenes)]
+        frames = to_grey_linear(rgb, height)
+        if split == "train":
+            starts = sequence_starts(scenes, length, cfg["train_stride"])
+            save_shard(OUT / "train" / f"{name}.npz", frames=frames,
+                       starts=np.array([s for _, s in starts], np.int64).reshape(-1))
+            continue
+        picks = spread(sequence_starts(scenes, length, length), cfg["max_test_sequences"])
+        for k, s in picks:
+            held_out[split].append((name, k, s, center_crop(frames[s:s + length], cfg["test_crop"])))
+
+    for split, videos in (("test", cfg["test_videos"]), ("val", cfg["val_videos"])):
+        seqs = held_out[split]
+        if split == "test" and not seqs:
+            raise InputError("the test videos yield no test scene of 2*tau+1 frames; name longer videos in "
+                             "scenes.test_videos")
+        if not seqs:
+            continue
+        if len({s[3].shape for s in seqs}) > 1:
+            raise InputError(f"{split} videos are smaller than scenes.test_crop; lower it below their frame size")
+        save_shard(OUT / f"{split}.npz", frames=np.stack([s[3] for s in seqs]),
+                   subset=np.array([videos.index(s[0]) + 1 for s in seqs]),
+                   video=np.array([s[0] for s in seqs]), scene=np.array([s[1] for s in seqs]),
+                   start=np.array([s[2] for s in seqs]))
+    write_manifest(manifest, OUT / "manifest.csv")
+
+
+if __name__ == "__main__":
+    main()
