@@ -1,0 +1,45 @@
+"""The one call every learned denoiser answers (after deepinv's base model).
+
+    model(frames, noise_map=None) -> frame
+
+frames [B, T, H, W] noisy linear intensities (T = 1 for an image model, 2*tau+1 for a video model; the
+reference frame is the middle one); noise_map [B, 1, H, W] per-pixel noise std for a non-blind model, None for a
+blind one; the result is the denoised reference frame [B, 1, H, W]. With return_aux=True a model also returns a
+dict of what it sampled (for the annealing term and the kernel figures), empty where that means nothing.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+class Denoiser(nn.Module):
+    arch = "?"
+
+    def __init__(self, frames: int = 1, blind: bool = False):
+        super().__init__()
+        self.frames, self.blind = frames, blind
+
+    @property
+    def in_channels(self) -> int:
+        """Network input: the noisy frames, plus the noise map when non-blind."""
+        return self.frames + (0 if self.blind else 1)
+
+    def network_input(self, frames: torch.Tensor, noise_map: torch.Tensor | None) -> torch.Tensor:
+        if frames.ndim != 4 or frames.shape[1] != self.frames:
+            raise ValueError(f"{self.arch} takes frames [B, {self.frames}, H, W]; got {tuple(frames.shape)}")
+        if self.blind:
+            return frames
+        if noise_map is None:
+            raise ValueError(f"{self.arch} is non-blind: pass the noise map [B, 1, H, W]")
+        return torch.cat([frames, noise_map], dim=1)
+
+    def forward(self, frames: torch.Tensor, noise_map: torch.Tensor | None = None, return_aux: bool = False):
+        out, aux = self.denoise(frames, self.network_input(frames, noise_map))
+        return (out, aux) if return_aux else out
+
+    def denoise(self, frames: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        raise NotImplementedError
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,119 @@
+"""Deformable kernels (paper Sec. 3-4): the offset network places N samples per pixel, the weight network
+weighs them, output = sum_n w_n(x) X(x + p_n + dp_n(x)) (eq. 1, 6). Weights are not normalised.
+
+One class covers the paper's variants through three choices:
+- kernel (kt, kh, kw): (1, 5, 5) on an image is Deformable 2D; (3, 3, 3) or (5, 5, 5) on a frame stack is
+  Deformable 3D with offsets in x, y and t (eq. 6-7); `per_frame` puts a kh x kw 2D kernel on every frame (eq. 5);
+- dynamic_offsets=False keeps the rigid grid (Table 4, "fixed kernel");
+- dynamic_weights=False learns one weight per sample, shared by all pixels (Table 4, "w/o dynamic weights").
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from models.base import Denoiser
+from models.registry import register
+from models.sampler import sample_bilinear, sample_trilinear
+from models.unet import OffsetUNet
+
+
+class DeformableKernel(Denoiser):
+    def __init__(self, frames: int = 1, blind: bool = False, kernel=(1, 5, 5), per_frame: bool = False,
+                 width: int = 64, weight_width: int = 64, max_offset: float = 4.0,
+                 dynamic_offsets: bool = True, dynamic_weights: bool = True):
+        super().__init__(frames, blind)
+        kt, kh, kw = (frames, kernel[-2], kernel[-1]) if per_frame else tuple(kernel)
+        if kt > frames:
+            raise ValueError(f"a kernel {kt} frames deep needs at least {kt} input frames; got {frames}")
+        self.kernel, self.per_frame, self.max_offset = (kt, kh, kw), per_frame, max_offset
+        self.samples = kt * kh * kw
+        # Temporal offsets only where the kernel is 3D over a stack; a 2D kernel stays on its frame.
+        self.temporal = frames > 1 and not per_frame
+        self.dims = 3 if self.temporal else 2
+        self.dynamic_offsets, self.dynamic_weights = dynamic_offsets, dynamic_weights
+        self.offset_net = OffsetUNet(self.in_channels, self.dims * self.samples if dynamic_offsets else None, width)
+        # Samples in (t, y, x) order, t slowest: the annealing groups are contiguous runs of kh*kw samples.
+        tau = (frames - 1) / 2
+        t, y, x = torch.meshgrid(torch.arange(kt) - (kt - 1) / 2 + tau, torch.arange(kh) - (kh - 1) / 2,
+                                 torch.arange(kw) - (kw - 1) / 2, indexing="ij")
+        self.register_buffer("grid", torch.stack([x, y, t], -1).reshape(-1, 3), persistent=False)
+        self.register_buffer("offset_scale", torch.tensor([max_offset, max_offset, max(tau, 1.0)]),
+                             persistent=False)
+        if dynamic_weights:
+            cin = self.samples + self.in_channels + width
+            self.weight_net = nn.Sequential(
+                nn.Conv2d(cin, weight_width, 3, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(weight_width, weight_width, 3, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(weight_width, self.samples, 3, padding=1))
+        else:
+            self.static_weights = nn.Parameter(torch.full((self.samples,), 1.0 / self.samples))
+
+    @property
+    def groups(self) -> int:
+        """Sample groups of the annealing term (eq. 10): one per frame the kernel spans."""
+        return self.kernel[0]
+
+    def sample_positions(self, offsets_raw: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """[B, N, H, W, 3] positions (x, y, t): pixel + regular grid + tanh offsets (scaled)."""
+        b = offsets_raw.shape[0]
+        ys, xs = torch.meshgrid(torch.arange(h, device=self.grid.device, dtype=self.grid.dtype),
+                                torch.arange(w, device=self.grid.device, dtype=self.grid.dtype), indexing="ij")
+        pixel = torch.stack([xs, ys, torch.zeros_like(xs)], -1)  # [H, W, 3]
+        pos = pixel[None, None] + self.grid[None, :, None, None, :]  # [1, N, H, W, 3]
+        pos = pos.expand(b, -1, -1, -1, -1)
+        if not self.dynamic_offsets:
+            return pos
+        off = torch.tanh(offsets_raw).reshape(b, self.samples, self.dims, h, w).permute(0, 1, 3, 4, 2)
+        if self.dims == 2:
+            off = torch.cat([off, torch.zeros_like(off[..., :1])], -1)
+        return pos + off * self.offset_scale
+
+    def gather(self, frames: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """Samples [B, N, H, W] of the noisy frames at the positions."""
+        if self.temporal:
+            return sample_trilinear(frames[:, None], pos)[:, 0]
+        if self.frames == 1:
+            return sample_bilinear(frames, pos[..., :2])[:, 0]
+        # Per-frame 2D kernels: each group of kh*kw samples reads its own frame.
+        b, n, h, w, _ = pos.shape
+        per = n // self.frames
+        img = frames.reshape(b * self.frames, 1, h, w)
+        xy = pos[..., :2].reshape(b, self.frames, per, h, w, 2).reshape(b * self.frames, per, h, w, 2)
+        return sample_bilinear(img, xy).reshape(b, n, h, w)
+
+    def denoise(self, frames, x):
+        offsets_raw, features = self.offset_net(x)
+        h, w = frames.shape[-2:]
+        pos = self.sample_positions(offsets_raw, h, w)
+        samples = self.gather(frames, pos)
+        if self.dynamic_weights:
+            weights = self.weight_net(torch.cat([samples, x, features], 1))
+        else:
+            weights = self.static_weights[None, :, None, None].expand_as(samples)
+        out = (weights * samples).sum(1, keepdim=True)
+        return out, {"samples": samples, "weights": weights, "positions": pos, "groups": self.groups}
+
+
+@register("deformable_2d")
+class Deformable2D(DeformableKernel):
+    """Image model: a 5x5 deformable kernel on one frame."""
+
+    def __init__(self, frames: int = 1, kernel=(1, 5, 5), **kw):
+        super().__init__(frames=frames, kernel=kernel, **kw)
+
+
+@register("deformable_2d_per_frame")
+class Deformable2DPerFrame(DeformableKernel):
+    """Video model: a 3x3 deformable 2D kernel on every frame (eq. 5)."""
+
+    def __init__(self, frames: int = 5, kernel=(1, 3, 3), **kw):
+        super().__init__(frames=frames, kernel=kernel, per_frame=True, **kw)
+
+
+@register("deformable_3d")
+class Deformable3D(DeformableKernel):
+    """Video model: a 3x3x3 (or 5x5x5) deformable 3D kernel over the frame stack (eq. 6-7)."""
+
+    def __init__(self, frames: int = 5, kernel=(3, 3, 3), **kw):
+        super().__init__(frames=frames, kernel=kernel, **kw)

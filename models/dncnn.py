@@ -1,0 +1,24 @@
+"""DnCNN (Zhang et al. 2017): 17 conv layers with batch norm, predicting the noise (residual learning)."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from models.base import Denoiser
+from models.registry import register
+
+
+@register("dncnn")
+class DnCNN(Denoiser):
+    def __init__(self, frames: int = 1, blind: bool = False, depth: int = 17, width: int = 64, **_):
+        super().__init__(frames, blind)
+        layers = [nn.Conv2d(self.in_channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+        for _ in range(depth - 2):
+            layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+                       nn.ReLU(inplace=True)]
+        layers.append(nn.Conv2d(width, 1, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def denoise(self, frames, x):
+        ref = frames[:, self.frames // 2:self.frames // 2 + 1]
+        return ref - self.net(x), {}

@@ -1,0 +1,26 @@
+"""KPN (Mildenhall et al. 2018): a U-Net predicts a K x K kernel per pixel and per frame on a rigid grid;
+output = sum over frames and taps of weight x pixel. Same U-Net as the offset network, for a fair comparison."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from models.base import Denoiser
+from models.registry import register
+from models.unet import OffsetUNet
+
+
+@register("kpn")
+class KPN(Denoiser):
+    def __init__(self, frames: int = 1, blind: bool = False, kernel_size: int = 5, width: int = 64, **_):
+        super().__init__(frames, blind)
+        self.k = kernel_size
+        self.net = OffsetUNet(self.in_channels, frames * kernel_size**2, width)
+
+    def denoise(self, frames, x):
+        b, t, h, w = frames.shape
+        weights, _ = self.net(x)
+        r = self.k // 2
+        padded = F.pad(frames, (r, r, r, r), mode="replicate")  # borders repeat, like the clamped sampler
+        taps = F.unfold(padded, self.k).reshape(b, t * self.k**2, h, w)  # frame-major, like the weights
+        return (weights * taps).sum(1, keepdim=True), {}

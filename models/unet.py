@@ -1,0 +1,56 @@
+"""The offset network: the U-Net of the paper's Table 1 and Figure 4(b).
+
+Five levels of three 3x3 convs with ReLU, 2x2 max pooling down, bilinear upsampling up, skip connections by
+summation; widths 64-128-256-512-512 in the paper, here `width` times 1-2-4-8-8. Any frame size works: the
+input is padded to a multiple of 16 (four poolings) and the outputs are cropped back (after NAFNet).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+POOLINGS = 4
+
+
+def conv_block(cin: int, cout: int, n: int = 3) -> nn.Sequential:
+    layers = []
+    for i in range(n):
+        layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    return (F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x), h, w
+
+
+class OffsetUNet(nn.Module):
+    """x [B, in, H, W] -> (head output [B, out, H, W] before any activation, last features [B, width, H, W]).
+
+    out_channels=None builds no head (the head output is then None): a rigid kernel needs only the features.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int | None, width: int = 64):
+        super().__init__()
+        widths = [width * m for m in (1, 2, 4, 8, 8)]
+        self.width = width
+        self.down = nn.ModuleList(
+            [conv_block(in_channels if i == 0 else widths[i - 1], widths[i]) for i in range(len(widths))])
+        self.up = nn.ModuleList([conv_block(widths[i + 1], widths[i]) for i in reversed(range(len(widths) - 1))])
+        self.head = nn.Conv2d(widths[0], out_channels, 3, padding=1) if out_channels else None
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, h, w = pad_to_multiple(x, 2**POOLINGS)
+        skips = []
+        for i, block in enumerate(self.down):
+            if i:
+                x = F.max_pool2d(x, 2)
+            x = block(x)
+            skips.append(x)
+        for block, skip in zip(self.up, reversed(skips[:-1])):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(x) + skip
+        x = x[..., :h, :w]
+        return (self.head(x) if self.head is not None else None), x
