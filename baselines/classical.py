@@ -1,0 +1,76 @@
+"""Reference frame, direct average, NLM (image and multi-frame), BM3D and BM4D (the stand-in for VBM4D, which
+has no Python package). Every method but the first two denoises in the GAT domain with sigma = strength."""
+from __future__ import annotations
+
+from typing import Callable
+
+import bm3d
+import bm4d
+import cv2
+import numpy as np
+from skimage.restoration import denoise_nl_means
+
+from baselines.vst import gat_forward, gat_inverse, gat_peak
+
+BASELINES: dict[str, Callable[..., np.ndarray]] = {}
+
+
+def baseline(name: str):
+    def add(fn):
+        BASELINES[name] = fn
+        return fn
+
+    return add
+
+
+def _ref(frames: np.ndarray) -> np.ndarray:
+    return frames[frames.shape[0] // 2]
+
+
+@baseline("reference_frame")
+def reference_frame(frames, sigma_s, sigma_r, strength=1.0):
+    return _ref(frames).astype(np.float64)
+
+
+@baseline("direct_average")
+def direct_average(frames, sigma_s, sigma_r, strength=1.0):
+    return frames.astype(np.float64).mean(0)
+
+
+@baseline("nlm")
+def nlm(frames, sigma_s, sigma_r, strength=1.0):
+    """skimage's non-local means on the reference frame, in float, h = strength x sigma."""
+    d = gat_forward(_ref(frames).astype(np.float64), sigma_s, sigma_r)
+    out = denoise_nl_means(d, h=strength, sigma=1.0, patch_size=5, patch_distance=6, fast_mode=True)
+    return gat_inverse(out, sigma_s, sigma_r)
+
+
+@baseline("nlm_video")
+def nlm_video(frames, sigma_s, sigma_r, strength=1.0):
+    """OpenCV's multi-frame NLM over all frames; it takes 8 bits, so the GAT domain is scaled to [0, 255]."""
+    scale = 255.0 / gat_peak(sigma_s, sigma_r)
+    d = gat_forward(frames.astype(np.float64), sigma_s, sigma_r) * scale
+    imgs = [np.clip(f + 0.5, 0, 255).astype(np.uint8) for f in d]
+    t = len(imgs)
+    out = cv2.fastNlMeansDenoisingMulti(imgs, t // 2, t, None, float(strength * scale), 5, 11)
+    return gat_inverse(out.astype(np.float64) / scale, sigma_s, sigma_r)
+
+
+@baseline("bm3d")
+def bm3d_image(frames, sigma_s, sigma_r, strength=1.0):
+    d = gat_forward(_ref(frames).astype(np.float64), sigma_s, sigma_r)
+    return gat_inverse(bm3d.bm3d(d, sigma_psd=strength), sigma_s, sigma_r)
+
+
+@baseline("bm4d")
+def bm4d_volume(frames, sigma_s, sigma_r, strength=1.0):
+    """BM4D on the spatio-temporal volume [H, W, T]; the reference frame's slice is the result."""
+    d = gat_forward(frames.astype(np.float64), sigma_s, sigma_r)
+    out = bm4d.bm4d(np.moveaxis(d, 0, -1), sigma_psd=strength)
+    return gat_inverse(out[..., frames.shape[0] // 2], sigma_s, sigma_r)
+
+
+def run_baseline(name: str, frames: np.ndarray, sigma_s: float, sigma_r: float, strength: float = 1.0):
+    if name not in BASELINES:
+        raise KeyError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
+    return BASELINES[name](frames, sigma_s, sigma_r, strength)

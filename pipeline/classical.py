@@ -1,0 +1,97 @@
+"""Stage `baselines@<method>`: a classical denoiser, tuned on the validation split, run on the test split.
+
+For each level in data/noisy, the strength multiplier of `baselines.<method>.grid` with the best mean PSNR on the
+validation sequences is kept, then the test sequences are denoised with it. Sequences are spread over the
+cores. Writes data/eval/<method>/{results.csv, outputs.npz, info.json}.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from baselines import BASELINES, run_baseline
+from pipeline.config import InputError, load_params, stage_main
+from pipeline.frames import load_shard, save_shard
+from pipeline.results import EVAL, RESULT_COLUMNS, result_rows, score_sequences, write_csv, write_json
+
+
+def _denoise_one(job):
+    name, frames, sigma_s, sigma_r, strength, label = job
+    start = time.perf_counter()
+    try:
+        out = run_baseline(name, frames, sigma_s, sigma_r, strength)
+    except Exception as e:  # noqa: BLE001 - reported with the sequence it failed on
+        return None, f"{name} failed on {label}: {type(e).__name__}: {e}"
+    return (out, time.perf_counter() - start), None
+
+
+def denoise_all(name: str, noisy: np.ndarray, sigma_s: float, sigma_r: float, strength: float,
+                labels: list[str], pool, desc: str) -> tuple[np.ndarray, float]:
+    """Outputs [n, H, W] and the mean seconds per sequence on one core."""
+    jobs = [(name, f, sigma_s, sigma_r, strength, lab) for f, lab in zip(noisy, labels)]
+    results = list(tqdm(pool.map(_denoise_one, jobs), total=len(jobs), desc=desc, leave=False))
+    errors = [err for _, err in results if err]
+    if errors:
+        raise InputError(errors[0])
+    return np.stack([r[0] for r, _ in results]), float(np.mean([r[1] for r, _ in results]))
+
+
+def tune(name: str, grid: list[float], noisy: np.ndarray, clean_refs: np.ndarray, sigma_s, sigma_r, labels,
+         pool, level: str) -> tuple[float, dict]:
+    """The grid value with the best mean validation PSNR, and every value's PSNR."""
+    if len(grid) == 1:
+        return grid[0], {}
+    psnrs = {}
+    for s in grid:
+        out, _ = denoise_all(name, noisy, sigma_s, sigma_r, s, labels, pool, f"tune {name} {level} {s}")
+        psnrs[s] = float(score_sequences(out, clean_refs)[:, 0].mean())
+    return max(psnrs, key=psnrs.get), psnrs
+
+
+def sequence_labels(shard: dict) -> list[str]:
+    return [f"{v} scene {s} frame {f}" for v, s, f in zip(shard["video"], shard["scene"], shard["start"])]
+
+
+@stage_main
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    params = load_params()
+    if len(argv) != 1 or argv[0] not in params["baselines"]:
+        raise InputError(f"usage: python -m pipeline.classical <one of {', '.join(params['baselines'])}>")
+    name, entry = argv[0], params["baselines"][argv[0]]
+    if name not in BASELINES:
+        raise InputError(f"baselines.{name} is not a known method; known: {', '.join(BASELINES)}")
+    test, val = load_shard("data/scenes/test.npz"), load_shard("data/scenes/val.npz")
+    tau = test["frames"].shape[1] // 2
+    rows, outputs, info = [], {}, {"label": entry["label"], "tuned": {}, "validation_psnr": {}}
+    levels = sorted(Path("data/noisy").glob("*.npz"))
+    if not levels:
+        raise InputError("data/noisy holds no noisy test set; run `dvc repro noise`")
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for path in levels:
+            level, noisy = path.stem, load_shard(path)
+            ss, sr = float(noisy["sigma_s"]), float(noisy["sigma_r"])
+            best, psnrs = tune(name, entry.get("grid", [1.0]), noisy["val"], val["frames"][:, tau], ss, sr,
+                               sequence_labels(val), pool, level)
+            out, seconds = denoise_all(name, noisy["test"], ss, sr, best, sequence_labels(test), pool,
+                                       f"{name} {level}")
+            scores = score_sequences(out, test["frames"][:, tau])
+            rows += result_rows(scores, test["subset"], entry["tables"], entry["label"], False, level)
+            outputs[level] = out.astype(np.float32)
+            info["tuned"][level] = best
+            info["validation_psnr"][level] = psnrs
+            info["megapixels_per_second"] = out[0].size / 1e6 / max(seconds, 1e-9)
+    folder = EVAL / name
+    save_shard(folder / "outputs.npz", **outputs)
+    write_json(info, folder / "info.json")
+    write_csv(rows, RESULT_COLUMNS, folder / "results.csv")
+
+
+if __name__ == "__main__":
+    main()

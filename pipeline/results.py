@@ -1,0 +1,46 @@
+"""What evaluation writes and the report reads: per-method folders under data/eval/<method>/.
+
+results.csv has the columns of the paper's reference table (table,method,blind,level,subset,psnr,ssim); a
+subset's figures are means over its sequences and `avg` is the mean over subsets, as the paper averages its four
+test videos.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import atomic_write
+from pipeline.metrics import srgb_scores
+
+RESULT_COLUMNS = ["table", "method", "blind", "level", "subset", "psnr", "ssim"]
+MOTION_COLUMNS = ["method", "fps", "mse"]
+EVAL = Path("data/eval")
+
+
+def score_sequences(outputs: np.ndarray, clean_refs: np.ndarray) -> np.ndarray:
+    """[n, 2] (PSNR, SSIM) per sequence."""
+    return np.array([srgb_scores(o, c) for o, c in zip(outputs, clean_refs)])
+
+
+def result_rows(scores: np.ndarray, subsets: np.ndarray, tables: list[int], method: str, blind: bool,
+                level: str) -> list[dict]:
+    rows, per_subset = [], []
+    for s in sorted(set(subsets.tolist())):
+        p, q = scores[subsets == s].mean(0)
+        per_subset.append((p, q))
+        rows.append({"subset": str(s), "psnr": p, "ssim": q})
+    p, q = np.mean(per_subset, 0)
+    rows.append({"subset": "avg", "psnr": p, "ssim": q})
+    return [{"table": t, "method": method, "blind": int(blind), "level": level, **r} for t in tables for r in rows]
+
+
+def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
+    frame = pd.DataFrame(rows, columns=columns)
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"), suffix=".csv")
+
+
+def write_json(obj, path: Path) -> None:
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True)), suffix=".json")
