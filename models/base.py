@@ -41,5 +41,15 @@ class Denoiser(nn.Module):
     def denoise(self, frames: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
         raise NotImplementedError
 
+    @staticmethod
+    def start_at_identity(conv: nn.Conv2d, tap: int) -> None:
+        """Make a kernel-predicting head start as the identity filter: small random weights and a bias that puts
+        weight 1 on the reference pixel (`tap`). A short CPU run then starts from the noisy input rather than
+        from zero. Our choice for short budgets; the paper does not say how it initialises the head."""
+        with torch.no_grad():
+            conv.weight.mul_(0.1)
+            conv.bias.zero_()
+            conv.bias[tap] = 1.0
+
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -33,6 +33,10 @@ class DeformableKernel(Denoiser):
         self.dims = 3 if self.temporal else 2
         self.dynamic_offsets, self.dynamic_weights = dynamic_offsets, dynamic_weights
         self.offset_net = OffsetUNet(self.in_channels, self.dims * self.samples if dynamic_offsets else None, width)
+        if dynamic_offsets:  # start on the regular grid: small offsets, zero bias
+            with torch.no_grad():
+                self.offset_net.head.weight.mul_(0.1)
+                self.offset_net.head.bias.zero_()
         # Samples in (t, y, x) order, t slowest: the annealing groups are contiguous runs of kh*kw samples.
         tau = (frames - 1) / 2
         t, y, x = torch.meshgrid(torch.arange(kt) - (kt - 1) / 2 + tau, torch.arange(kh) - (kh - 1) / 2,
@@ -46,17 +50,22 @@ class DeformableKernel(Denoiser):
                 nn.Conv2d(cin, weight_width, 3, padding=1), nn.ReLU(inplace=True),
                 nn.Conv2d(weight_width, weight_width, 3, padding=1), nn.ReLU(inplace=True),
                 nn.Conv2d(weight_width, self.samples, 3, padding=1))
+            self.start_at_identity(self.weight_net[-1], self.reference_tap)
         else:
             self.static_weights = nn.Parameter(torch.full((self.samples,), 1.0 / self.samples))
+
+    @property
+    def reference_tap(self) -> int:
+        """Index of the sample at the reference pixel of the reference frame on the regular grid."""
+        return int(((self.grid - self.grid.new_tensor([0, 0, (self.frames - 1) / 2])) ** 2).sum(1).argmin())
 
     @property
     def groups(self) -> int:
         """Sample groups of the annealing term (eq. 10): one per frame the kernel spans."""
         return self.kernel[0]
 
-    def sample_positions(self, offsets_raw: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    def sample_positions(self, offsets_raw: torch.Tensor | None, b: int, h: int, w: int) -> torch.Tensor:
         """[B, N, H, W, 3] positions (x, y, t): pixel + regular grid + tanh offsets (scaled)."""
-        b = offsets_raw.shape[0]
         ys, xs = torch.meshgrid(torch.arange(h, device=self.grid.device, dtype=self.grid.dtype),
                                 torch.arange(w, device=self.grid.device, dtype=self.grid.dtype), indexing="ij")
         pixel = torch.stack([xs, ys, torch.zeros_like(xs)], -1)  # [H, W, 3]
@@ -84,8 +93,8 @@ class DeformableKernel(Denoiser):
 
     def denoise(self, frames, x):
         offsets_raw, features = self.offset_net(x)
-        h, w = frames.shape[-2:]
-        pos = self.sample_positions(offsets_raw, h, w)
+        b, _, h, w = frames.shape
+        pos = self.sample_positions(offsets_raw, b, h, w)
         samples = self.gather(frames, pos)
         if self.dynamic_weights:
             weights = self.weight_net(torch.cat([samples, x, features], 1))
