@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from models.losses import annealed_loss, annealing_weight, gamma_correct, group_outputs, reconstruction_loss
+from pipeline.colour import linear_to_srgb
+
+
+def test_l1_and_mse_on_srgb_hand_computed():
+    pred, target = torch.tensor([0.5, 0.0]), torch.tensor([0.25, 0.0])
+    d = float(linear_to_srgb(torch.tensor(0.5)) - linear_to_srgb(torch.tensor(0.25)))
+    assert reconstruction_loss(pred, target, "l1").item() == pytest.approx(abs(d) / 2)
+    assert reconstruction_loss(pred, target, "mse").item() == pytest.approx(d**2 / 2)
+    d22 = 0.5 ** (1 / 2.2) - 0.25 ** (1 / 2.2)
+    assert reconstruction_loss(pred, target, "l1", "2.2").item() == pytest.approx(d22 / 2, rel=1e-5)
+    with pytest.raises(ValueError, match="l1, mse"):
+        reconstruction_loss(pred, target, "huber")
+    with pytest.raises(ValueError, match="srgb, 2.2"):
+        gamma_correct(pred, "1.8")
+
+
+def test_annealing_weight_scales_the_decay_to_the_run():
+    assert annealing_weight(0, 300) == pytest.approx(100.0)
+    assert annealing_weight(300, 300) == pytest.approx(100 * 0.9998**200000)
+    assert annealing_weight(150, 300) == pytest.approx(100 * 0.9998**100000)
+    # the paper's own schedule is unchanged at its length
+    assert annealing_weight(5000, 200000) == pytest.approx(100 * 0.9998**5000)
+
+
+def test_group_outputs_scale_each_group_by_s():
+    weights = torch.tensor([1.0, 2.0, 3.0, 4.0]).reshape(1, 4, 1, 1)
+    samples = torch.tensor([1.0, 1.0, 2.0, 0.5]).reshape(1, 4, 1, 1)
+    parts = group_outputs(weights, samples, 2)
+    assert parts.flatten().tolist() == [2 * (1 + 2), 2 * (6 + 2)]
+
+
+def test_annealed_loss_adds_the_group_terms():
+    weights = torch.tensor([0.5, 0.5]).reshape(1, 2, 1, 1)
+    samples = torch.tensor([0.2, 0.4]).reshape(1, 2, 1, 1)
+    target = torch.tensor([0.3]).reshape(1, 1, 1, 1)
+    out = (weights * samples).sum(1, keepdim=True)
+    aux = {"weights": weights, "samples": samples, "groups": 2}
+    base = reconstruction_loss(out, target)
+    g1 = reconstruction_loss(torch.tensor(0.2).reshape(1, 1, 1, 1), target)
+    g2 = reconstruction_loss(torch.tensor(0.4).reshape(1, 1, 1, 1), target)
+    assert annealed_loss(out, aux, target, 3.0).item() == pytest.approx((base + 3 * (g1 + g2)).item())
+    assert annealed_loss(out, aux, target, 0.0).item() == pytest.approx(base.item())

@@ -1,0 +1,81 @@
+"""One parametrised test over every registered model (after deepinv's tests/test_models.py)."""
+import pytest
+import torch
+
+import models
+from models.losses import reconstruction_loss
+from pipeline.noise_model import add_noise, noise_map
+
+VIDEO = {"deformable_2d_per_frame", "deformable_3d", "direct"}
+CASES = [(arch, frames, blind) for arch in sorted(models.MODELS)
+         for frames in ((5,) if arch in VIDEO else (1, 5) if arch == "kpn" else (1,)) for blind in (False, True)]
+ABLATIONS = [("deformable_3d", {"dynamic_offsets": False}), ("deformable_3d", {"dynamic_weights": False}),
+             ("deformable_3d", {"kernel": (5, 5, 5)})]
+
+
+def build(arch, frames, blind, **kw):
+    torch.manual_seed(0)
+    return models.build(arch, frames=frames, blind=blind, width=4, weight_width=8, **kw)
+
+
+def call(model, frames):
+    nmap = None if model.blind else noise_map(frames[:, model.frames // 2:model.frames // 2 + 1], 2.5e-3, 1e-2)
+    return model(frames, nmap)
+
+
+@pytest.mark.parametrize("arch,frames,blind", CASES)
+def test_odd_sizes_shape_and_finite_gradients(arch, frames, blind):
+    model = build(arch, frames, blind)
+    x = torch.rand(2, frames, 23, 37)
+    out = call(model, x)
+    assert out.shape == (2, 1, 23, 37)
+    out.square().mean().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert model.parameter_count() == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("arch,frames,blind,kw", [(a, f, b, {}) for a, f, b in CASES]
+                         + [(a, 5, False, kw) for a, kw in ABLATIONS])
+def test_a_few_dozen_steps_lower_the_loss(arch, frames, blind, kw):
+    model = build(arch, frames, blind, **kw)
+    g = torch.Generator().manual_seed(0)
+    # a smooth scene (denoisable), the same in every frame, under strong noise
+    smooth = torch.nn.functional.interpolate(torch.rand(2, 1, 4, 4, generator=g), size=(16, 16), mode="bilinear")
+    clean = (smooth * 0.8 + 0.1).expand(2, frames, 16, 16).contiguous()
+    noisy = add_noise(clean, 1e-2, 3e-2, generator=g)
+    target = clean[:, :1]
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(50):
+        loss = reconstruction_loss(call(model, noisy), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert min(losses[-5:]) < 0.95 * losses[0]  # a fixed batch: any drop is learning, not luck
+
+
+def test_non_blind_needs_the_noise_map_and_frames_must_match():
+    model = build("kpn", 5, False)
+    with pytest.raises(ValueError, match="noise map"):
+        model(torch.rand(1, 5, 8, 8))
+    with pytest.raises(ValueError, match=r"\[B, 5, H, W\]"):
+        model(torch.rand(1, 3, 8, 8), torch.rand(1, 1, 8, 8))
+
+
+def test_dncnn_has_the_published_parameter_count():
+    # DnCNN-S (17 layers, 64 channels, grey): 556,097 parameters with batch norm.
+    assert models.build("dncnn", width=64, blind=True).parameter_count() == 556_097
+
+
+def test_unknown_model_lists_the_registered_ones():
+    with pytest.raises(KeyError, match="deformable_3d"):
+        models.build("unet_plus_plus")
+
+
+def test_paper_width_offset_network_matches_table_1():
+    unet = models.unet.OffsetUNet(6, 81, width=64)
+    widths = [block[0].out_channels for block in unet.down]
+    assert widths == [64, 128, 256, 512, 512]
+    assert all(len([m for m in block if isinstance(m, torch.nn.Conv2d)]) == 3 for block in unet.down)
