@@ -72,7 +72,8 @@ def main() -> None:
     names = [video_name(p) for p in paths]
     check_split(names, cfg["test_videos"], cfg["val_videos"])
 
-    manifest, held_out = [], {"test": [], "val": []}
+    # Everything is read and checked before anything is written: a bad video leaves earlier outputs intact.
+    manifest, held_out, train = [], {"test": [], "val": []}, {}
     for path, name in zip(tqdm(paths, desc="scenes"), names):
         rgb, fps = read_video(path, min_frames=length)
         scenes = detect_scenes(path, len(rgb), cfg["detector_threshold"], cfg["min_scene_frames"])
@@ -82,22 +83,22 @@ def main() -> None:
         frames = to_grey_linear(rgb, height)
         if split == "train":
             starts = sequence_starts(scenes, length, cfg["train_stride"])
-            save_shard(OUT / "train" / f"{name}.npz", frames=frames,
-                       starts=np.array([s for _, s in starts], np.int64).reshape(-1))
+            train[name] = dict(frames=frames, starts=np.array([s for _, s in starts], np.int64).reshape(-1))
             continue
         picks = spread(sequence_starts(scenes, length, length), cfg["max_test_sequences"])
         for k, s in picks:
             held_out[split].append((name, k, s, center_crop(frames[s:s + length], cfg["test_crop"])))
 
+    for split in ("test", "val"):
+        if not held_out[split]:
+            raise InputError(f"the {split} videos yield no {split} scene of 2*tau+1 frames; name longer videos in "
+                             f"scenes.{split}_videos")
+        if len({s[3].shape for s in held_out[split]}) > 1:
+            raise InputError(f"{split} videos are smaller than scenes.test_crop; lower it below their frame size")
+    for name, shard in train.items():
+        save_shard(OUT / "train" / f"{name}.npz", **shard)
     for split, videos in (("test", cfg["test_videos"]), ("val", cfg["val_videos"])):
         seqs = held_out[split]
-        if split == "test" and not seqs:
-            raise InputError("the test videos yield no test scene of 2*tau+1 frames; name longer videos in "
-                             "scenes.test_videos")
-        if not seqs:
-            continue
-        if len({s[3].shape for s in seqs}) > 1:
-            raise InputError(f"{split} videos are smaller than scenes.test_crop; lower it below their frame size")
         save_shard(OUT / f"{split}.npz", frames=np.stack([s[3] for s in seqs]),
                    subset=np.array([videos.index(s[0]) + 1 for s in seqs]),
                    video=np.array([s[0] for s in seqs]), scene=np.array([s[1] for s in seqs]),

