@@ -1,0 +1,64 @@
+"""`dvc repro` of the tiny profile in a temporary git repository: every table and figure, the data contracts,
+and `dvc exp run -S noise.level=high` re-running only what depends on the noise level."""
+import re
+
+import pandas as pd
+import yaml
+
+from tests.conftest import run
+
+CONTRACT = ["table", "method", "blind", "level", "subset", "psnr", "ssim"]
+
+
+def test_tiny_repro_writes_every_table_and_figure(tiny_project):
+    md = (tiny_project / "reports/tables.md").read_text()
+    for table in ("Table 2", "Table 3", "Table 4"):
+        for level in ("low", "high"):
+            assert f"## {table}" in md and f", {level} noise" in md
+    assert md.count("| (") == 7  # the seven findings, each with a verdict
+    figures = {p.name for p in (tiny_project / "reports/figures").glob("*.png")}
+    assert figures == {"figure5_crops_table2.png", "figure5_crops_table3.png", "figure8_motion.png",
+                       "figure9_temporal.png", "figure10_kernels.png"}
+
+
+def test_results_and_motion_follow_their_contracts(tiny_project):
+    results = pd.read_csv(tiny_project / "reports/results.csv", dtype={"subset": str})
+    assert list(results.columns) == CONTRACT
+    paper = pd.read_csv(tiny_project / "reports/paper/xu2019_tables.csv", comment="#")
+    assert list(paper.columns) == CONTRACT
+    params = yaml.safe_load((tiny_project / "params.yaml").read_text())
+    assert set(results.subset) == {"1", "2", "3", "4", "avg"} and set(results.level) == {"low", "high"}
+    assert set(results.table) == {2, 3, 4}
+    assert results.psnr.between(5, 80).all() and results.ssim.between(-1, 1).all()
+    labels = {e["label"] for e in params["models"].values()} | {e["label"] for e in params["baselines"].values()}
+    assert set(results.method) <= labels | {e["table4_label"] for e in params["models"].values() if "table4_label" in e}
+    motion = pd.read_csv(tiny_project / "reports/motion.csv")
+    assert list(motion.columns) == ["method", "fps", "mse"]
+    assert sorted(set(motion.fps)) == [24, 30, 40, 48, 60, 80, 120]
+    manifest = pd.read_csv(tiny_project / "data/scenes/manifest.csv")
+    assert list(manifest.columns) == ["video", "scene", "start_frame", "end_frame", "fps", "split"]
+    assert set(manifest[manifest.split == "test"].video) == set(params["scenes"]["test_videos"])
+
+
+def test_the_reference_frame_row_is_the_noisy_input(tiny_project):
+    """The report's numbers come from the data: the no-denoising row equals PSNR of the noisy references."""
+    import numpy as np
+
+    from pipeline.frames import load_shard
+    from pipeline.metrics import srgb_scores
+
+    test = load_shard(tiny_project / "data/scenes/test.npz")
+    noisy = load_shard(tiny_project / "data/noisy/low.npz")["test"]
+    scores = np.array([srgb_scores(n[2], c[2]) for n, c in zip(noisy, test["frames"])])
+    per_subset = [scores[test["subset"] == s, 0].mean() for s in (1, 2, 3, 4)]
+    results = pd.read_csv(tiny_project / "reports/results.csv", dtype={"subset": str})
+    row = results[(results.method == "Reference frame") & (results.level == "low") & (results.subset == "avg")]
+    assert row.psnr.iloc[0] == __import__("pytest").approx(np.mean(per_subset), abs=1e-4)
+
+
+def test_a_new_noise_level_reruns_noise_baselines_evaluation_and_report_only(tiny_project):
+    proc = run(["dvc", "exp", "run", "-S", "noise.level=high"], tiny_project)
+    ran = set(re.findall(r"Running stage '([^']+)'", proc.stdout))
+    assert "noise" in ran and "report" in ran
+    assert {s.split("@")[0] for s in ran} == {"noise", "baselines", "evaluate", "report"}
+    assert not any(s.startswith(("train", "scenes", "motion", "render")) for s in ran)

@@ -1,0 +1,58 @@
+"""The findings section reads the numbers: made-up results, known verdicts."""
+import pandas as pd
+
+from pipeline.findings import all_findings
+
+LEVELS = ("low", "high")
+
+
+def rows(table, method, psnr, blind=0):
+    return [{"table": table, "method": method, "blind": blind, "level": lv, "subset": "avg", "psnr": psnr - i,
+             "ssim": 0.9} for i, lv in enumerate(LEVELS)]
+
+
+def made_up(d3d=36.9, d2d_pf=36.6, kpn_video=36.4, bm4d=34.3, blind_gap=0.3, full=36.9, direct=35.5):
+    r = (rows(2, "Deformable 2D", 36.0) + rows(2, "KPN 5x5", 35.8) + rows(2, "DnCNN", 35.9)
+         + rows(2, "Deformable 2D", 36.0 - blind_gap, 1) + rows(3, "Deformable 3D 3x3x3", d3d)
+         + rows(3, "Deformable 2D 3x3 per frame", d2d_pf) + rows(3, "KPN 5x5", kpn_video)
+         + rows(3, "BM4D (VBM4D stand-in)", bm4d) + rows(3, "Direct average", 25.3)
+         + rows(3, "NLM multi-frame (OpenCV)", 30.0) + rows(4, "full model 3x3x3", full)
+         + rows(4, "direct", direct) + rows(4, "w/o dynamic weights", 35.5) + rows(4, "fixed kernel 3x3x3", 36.0)
+         + rows(4, "w/o annealing term", 36.2) + rows(4, "full model 5x5x5", 36.9)
+         + rows(4, "fixed kernel 5x5x5", 36.4))
+    return pd.DataFrame(r)
+
+
+def motion(gap_low_fps):
+    m = []
+    for fps, gap in ((120, 1e-4), (60, 2e-4), (24, gap_low_fps)):
+        m += [{"method": "Deformable 2D 3x3 per frame", "fps": fps, "mse": 1e-3 + gap},
+              {"method": "Deformable 3D 3x3x3", "fps": fps, "mse": 1e-3}]
+    return pd.DataFrame(m)
+
+
+def verdicts(results, mot=None, shares=((0.1, 0.2, 0.4, 0.2, 0.1), (0.0, 0.1, 0.8, 0.1, 0.0))):
+    found = all_findings(results, motion(5e-4) if mot is None else mot, list(shares[0]), list(shares[1]),
+                         "BM4D (VBM4D stand-in)")
+    return [f.holds for f in found]
+
+
+def test_the_paper_s_pattern_makes_every_finding_hold():
+    assert verdicts(made_up()) == [True] * 7
+
+
+def test_each_finding_turns_with_its_numbers():
+    assert verdicts(made_up(d3d=36.5))[1] is False  # 3D no longer beats 2D per frame
+    assert verdicts(made_up(kpn_video=34.0))[2] is False  # a learned method falls below BM4D
+    assert verdicts(made_up(direct=37.5))[3] is False  # an ablation beats the full model
+    assert verdicts(made_up(), mot=motion(5e-5))[4] is False  # the gap shrinks at low frame rates
+    assert verdicts(made_up(blind_gap=0.8))[5] is False
+    assert verdicts(made_up(), shares=((0, 0.1, 0.8, 0.1, 0), (0.1, 0.2, 0.4, 0.2, 0.1)))[6] is False
+
+
+def test_missing_rows_are_not_measured_rather_than_guessed():
+    results = made_up()
+    results = results[results.method != "KPN 5x5"]
+    found = all_findings(results, pd.DataFrame(columns=["method", "fps", "mse"]), None, None, "BM4D (VBM4D stand-in)")
+    assert [f.holds for f in found][0] is None
+    assert found[4].verdict == "not measured" and found[6].verdict == "not measured"
