@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     name, entry = argv[0], params["baselines"][argv[0]]
     if name not in BASELINES:
         raise InputError(f"baselines.{name} is not a known method; known: {', '.join(BASELINES)}")
+    began = time.perf_counter()
     test, val = load_shard("data/scenes/test.npz"), load_shard("data/scenes/val.npz")
     tau = test["frames"].shape[1] // 2
     rows, outputs, info = [], {}, {"label": entry["label"], "tuned": {}, "validation_psnr": {}}
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
             info["validation_psnr"][level] = psnrs
             info["megapixels_per_second"] = out[0].size / 1e6 / max(seconds, 1e-9)
     folder = EVAL / name
+    info["seconds"] = round(time.perf_counter() - began, 1)
     save_shard(folder / "outputs.npz", **outputs)
     write_json(info, folder / "info.json")
     write_csv(rows, RESULT_COLUMNS, folder / "results.csv")

@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     if len(argv) != 1 or argv[0] not in params["models"]:
         raise InputError(f"usage: python -m pipeline.evaluate <one of {', '.join(params['models'])}>")
     name, entry = argv[0], params["models"][argv[0]]
-    model = load_trained(Path("data/models") / name / "model.pt")
+    began = time.perf_counter()
+    model, trained = load_trained(Path("data/models") / name / "model.pt")
     test = load_shard("data/scenes/test.npz")
     tau = test["frames"].shape[1] // 2
     levels = sorted(Path("data/noisy").glob("*.npz"))
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         raise InputError("data/noisy holds no noisy test set; run `dvc repro noise`")
     sampler = isinstance(model, DeformableKernel)
     rows, outputs = [], {}
-    info: dict = {"label": entry["label"], "parameters": model.parameter_count()}
+    info: dict = {"label": entry["label"], "parameters": model.parameter_count(),
+                  "train_seconds": trained.get("seconds", 0.0)}
     for path in levels:
         level, noisy = path.stem, load_shard(path)
         ss, sr = float(noisy["sigma_s"]), float(noisy["sigma_r"])
@@ -111,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         info["motion_level"] = path.stem
         write_csv(motion, MOTION_COLUMNS, folder / "motion.csv")
     save_shard(folder / "outputs.npz", **outputs)
+    info["seconds"] = round(time.perf_counter() - began, 1)
     write_json(info, folder / "info.json")
     write_csv(rows, RESULT_COLUMNS, folder / "results.csv")
 

@@ -149,6 +149,14 @@ def main() -> None:
            "| method | " + " | ".join(sorted(set(ours.level))) + " |", "|---|" + "---|" * len(set(ours.level))]
     md += [f"| {m} | " + " | ".join(str(v.get(lv, "-")) for lv in sorted(set(ours.level))) + " |"
            for m, v in tuned.items()] + [""]
+    seconds = {"training": sum(info[n].get("train_seconds", 0.0) for n in params["models"]),
+               "evaluation": sum(info[n].get("seconds", 0.0) for n in params["models"]),
+               "classical": sum(info[n].get("seconds", 0.0) for n in params["baselines"])}
+    md += ["## Compute time of this run's stages (this machine)", "",
+           f"Training {seconds['training'] / 60:.1f} min, evaluation of the learned models "
+           f"{seconds['evaluation'] / 60:.1f} min, classical methods (tuning included) "
+           f"{seconds['classical'] / 60:.1f} min; the data stages and process start-up come on top "
+           "(the README gives the wall time of the whole `dvc repro`).", ""]
     md += ["## Inference speed (this machine, CPU, one test sequence at a time per core)", "",
            speeds_markdown(info), "", "## Figures", ""] + [f"![{f}](figures/{f})" for f in made] + [""]
     atomic_write(REPORTS / "tables.md", lambda tmp: Path(tmp).write_text("\n".join(md)), suffix=".md")

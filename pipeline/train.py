@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -121,6 +122,7 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, stop_after: 
             live.step = s
             live.log_metric("train/loss", loss)
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=f"train {name}", disable=not main_rank)
+    began = time.perf_counter()
     model.train()
     for step in bar:
         if stop_after is not None and step >= stop_after:
@@ -134,9 +136,10 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, stop_after: 
         weight = annealing_weight(step, steps, **cfg["annealing"]) if spec["anneal"] else 0.0
         loss = annealed_loss(out, aux, reference(clean), weight, cfg["loss"], cfg["gamma"])
         if not math.isfinite(loss.item()):
-            last = f"step {start_ck}" if (start_ck := _checkpoint_step(checkpoint)) is not None else "none yet"
+            saved = _checkpoint_step(checkpoint)
             raise InputError(f"the loss of {name} became {loss.item()} at step {step}; the last good checkpoint "
-                             f"{checkpoint} ({last}) is kept; lower train.lr and rerun")
+                             f"{checkpoint} ({'none yet' if saved is None else f'step {saved}'}) is kept; "
+                             "lower train.lr and rerun")
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -153,7 +156,8 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, stop_after: 
     summary = {}
     if main_rank and finished:
         tail = [loss for _, loss in history[-max(1, steps // 10):]]
-        summary = {"final_loss": sum(tail) / len(tail), "steps": steps, "parameters": model.parameter_count()}
+        summary = {"final_loss": sum(tail) / len(tail), "steps": steps, "parameters": model.parameter_count(),
+                   "seconds": round(time.perf_counter() - began, 1)}
         live.summary = summary
         live.end()
         save_checkpoint(out_dir / "model.pt", {"spec": spec, "model": model.state_dict(), "summary": summary})
@@ -165,15 +169,15 @@ def _checkpoint_step(path: Path) -> int | None:
     return torch.load(path, map_location="cpu")["step"] if path.is_file() else None
 
 
-def load_trained(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """A trained model from its model.pt, in eval mode."""
+def load_trained(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
+    """A trained model from its model.pt, in eval mode, and the summary of its training run."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} is missing; run `dvc repro` to train it")
     state = torch.load(path, map_location=device)
     model = build_model(state["spec"]).to(device)
     model.load_state_dict(state["model"])
-    return model.eval()
+    return model.eval(), state["summary"]
 
 
 @stage_main

