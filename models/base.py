@@ -42,14 +42,13 @@ class Denoiser(nn.Module):
         raise NotImplementedError
 
     @staticmethod
-    def start_at_identity(conv: nn.Conv2d, tap: int) -> None:
-        """Make a kernel-predicting head start as the identity filter: small random weights and a bias that puts
-        weight 1 on the reference pixel (`tap`). A short CPU run then starts from the noisy input rather than
-        from zero. Our choice for short budgets; the paper does not say how it initialises the head."""
+    def start_as_box_filter(conv: nn.Conv2d) -> None:
+        """Make a kernel-predicting head start as a box filter: small random weights and a bias of 1/N on every
+        sample. A short CPU run then starts from a plain average (every annealing group already outputs the
+        average of its samples) instead of from zero. Our choice; the paper does not say how it initialises."""
         with torch.no_grad():
             conv.weight.mul_(0.1)
-            conv.bias.zero_()
-            conv.bias[tap] = 1.0
+            conv.bias.fill_(1.0 / conv.out_channels)
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

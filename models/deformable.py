@@ -50,14 +50,9 @@ class DeformableKernel(Denoiser):
                 nn.Conv2d(cin, weight_width, 3, padding=1), nn.ReLU(inplace=True),
                 nn.Conv2d(weight_width, weight_width, 3, padding=1), nn.ReLU(inplace=True),
                 nn.Conv2d(weight_width, self.samples, 3, padding=1))
-            self.start_at_identity(self.weight_net[-1], self.reference_tap)
+            self.start_as_box_filter(self.weight_net[-1])
         else:
             self.static_weights = nn.Parameter(torch.full((self.samples,), 1.0 / self.samples))
-
-    @property
-    def reference_tap(self) -> int:
-        """Index of the sample at the reference pixel of the reference frame on the regular grid."""
-        return int(((self.grid - self.grid.new_tensor([0, 0, (self.frames - 1) / 2])) ** 2).sum(1).argmin())
 
     @property
     def groups(self) -> int:

@@ -16,7 +16,7 @@ class KPN(Denoiser):
         super().__init__(frames, blind)
         self.k = kernel_size
         self.net = OffsetUNet(self.in_channels, frames * kernel_size**2, width)
-        self.start_at_identity(self.net.head, (frames // 2) * kernel_size**2 + kernel_size**2 // 2)
+        self.start_as_box_filter(self.net.head)
 
     def denoise(self, frames, x):
         b, t, h, w = frames.shape

@@ -58,9 +58,14 @@ def test_sampler_gradients_match_finite_differences():
                                      ("deformable_3d", {}), ("deformable_3d", {"kernel": (5, 5, 5)})])
 def test_zero_offsets_and_one_hot_weights_are_the_identity(arch, kw):
     model = models.build(arch, width=2, weight_width=4, **kw).double()
+    centre = torch.tensor([0.0, 0.0, (model.frames - 1) / 2], dtype=torch.float64)
+    tap = int((model.grid - centre).abs().sum(1).argmin())
+    assert torch.equal(model.grid[tap], centre)  # the regular grid holds the reference pixel
     with torch.no_grad():  # zero offsets, and the weight network's head outputs exactly one-hot
         model.offset_net.head.weight.zero_()
         model.weight_net[-1].weight.zero_()
+        model.weight_net[-1].bias.zero_()
+        model.weight_net[-1].bias[tap] = 1.0
     frames = torch.rand(2, model.frames, 11, 13, dtype=torch.float64)
     out = model(frames, torch.rand(2, 1, 11, 13, dtype=torch.float64))
     assert torch.allclose(out[:, 0], frames[:, model.frames // 2], atol=1e-12, rtol=0)
