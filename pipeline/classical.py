@@ -10,7 +10,6 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -18,7 +17,8 @@ from tqdm import tqdm
 from baselines import BASELINES, run_baseline
 from pipeline.config import InputError, load_params, stage_main
 from pipeline.frames import load_shard, save_shard
-from pipeline.results import EVAL, RESULT_COLUMNS, result_rows, score_sequences, write_csv, write_json
+from pipeline.results import (EVAL, RESULT_COLUMNS, named_entry, noisy_levels, result_rows, score_sequences,
+                              write_csv, write_json)
 
 
 def _denoise_one(job):
@@ -60,20 +60,15 @@ def sequence_labels(shard: dict) -> list[str]:
 
 @stage_main
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
     params = load_params()
-    if len(argv) != 1 or argv[0] not in params["baselines"]:
-        raise InputError(f"usage: python -m pipeline.classical <one of {', '.join(params['baselines'])}>")
-    name, entry = argv[0], params["baselines"][argv[0]]
+    name, entry = named_entry(params, "baselines", sys.argv[1:] if argv is None else argv, "classical")
     if name not in BASELINES:
         raise InputError(f"baselines.{name} is not a known method; known: {', '.join(BASELINES)}")
     began = time.perf_counter()
     test, val = load_shard("data/scenes/test.npz"), load_shard("data/scenes/val.npz")
     tau = test["frames"].shape[1] // 2
     rows, outputs, info = [], {}, {"label": entry["label"], "tuned": {}, "validation_psnr": {}}
-    levels = sorted(Path("data/noisy").glob("*.npz"))
-    if not levels:
-        raise InputError("data/noisy holds no noisy test set; run `dvc repro noise`")
+    levels = noisy_levels()
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for path in levels:
             level, noisy = path.stem, load_shard(path)

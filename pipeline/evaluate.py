@@ -14,12 +14,12 @@ import numpy as np
 import torch
 
 from models.deformable import DeformableKernel
-from pipeline.config import InputError, load_params, stage_main
+from pipeline.config import load_params, stage_main
 from pipeline.frames import load_shard, save_shard
 from pipeline.metrics import srgb_mse
 from pipeline.noise_model import noise_map
-from pipeline.results import (EVAL, MOTION_COLUMNS, RESULT_COLUMNS, result_rows, score_sequences, write_csv,
-                              write_json)
+from pipeline.results import (EVAL, MOTION_COLUMNS, RESULT_COLUMNS, named_entry, noisy_levels, result_rows,
+                              score_sequences, write_csv, write_json)
 from pipeline.train import load_trained
 
 CHUNK = 4
@@ -71,18 +71,13 @@ def kernel_examples(aux: dict) -> list[dict]:
 
 @stage_main
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
     params = load_params()
-    if len(argv) != 1 or argv[0] not in params["models"]:
-        raise InputError(f"usage: python -m pipeline.evaluate <one of {', '.join(params['models'])}>")
-    name, entry = argv[0], params["models"][argv[0]]
+    name, entry = named_entry(params, "models", sys.argv[1:] if argv is None else argv, "evaluate")
     began = time.perf_counter()
     model, trained = load_trained(Path("data/models") / name / "model.pt")
     test = load_shard("data/scenes/test.npz")
     tau = test["frames"].shape[1] // 2
-    levels = sorted(Path("data/noisy").glob("*.npz"))
-    if not levels:
-        raise InputError("data/noisy holds no noisy test set; run `dvc repro noise`")
+    levels = noisy_levels()
     sampler = isinstance(model, DeformableKernel)
     rows, outputs = [], {}
     info: dict = {"label": entry["label"], "parameters": model.parameter_count(),

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from pipeline import figures
 from pipeline.config import InputError, atomic_write, load_params, stage_main
 from pipeline.findings import all_findings
 from pipeline.frames import load_shard
-from pipeline.results import EVAL, MOTION_COLUMNS, RESULT_COLUMNS, write_csv, write_json
+from pipeline.results import EVAL, MOTION_COLUMNS, RESULT_COLUMNS, noisy_levels, write_csv, write_json
 
 REPORTS = Path("reports")
 PAPER = REPORTS / "paper" / "xu2019_tables.csv"
@@ -88,8 +87,8 @@ def draw_figures(params: dict, info: dict, motion: pd.DataFrame, out: Path) -> l
         made.append("figure9_temporal.png")
     test = load_shard("data/scenes/test.npz")
     tau = test["frames"].shape[1] // 2
-    level = sorted(p.stem for p in Path("data/noisy").glob("*.npz"))[0]
-    noisy = load_shard(Path("data/noisy") / f"{level}.npz")["test"]
+    first = noisy_levels()[0]  # the figures show one level: the first in name order
+    level, noisy = first.stem, load_shard(first)["test"]
     for table, names in ((2, _names_in_table(params, 2)), (3, _names_in_table(params, 3))):
         outputs = {}
         for n in names:

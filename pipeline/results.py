@@ -12,12 +12,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.config import atomic_write
+from pipeline.config import InputError, atomic_write
 from pipeline.metrics import srgb_scores
 
 RESULT_COLUMNS = ["table", "method", "blind", "level", "subset", "psnr", "ssim"]
 MOTION_COLUMNS = ["method", "fps", "mse"]
 EVAL = Path("data/eval")
+NOISY = Path("data/noisy")
+
+
+def named_entry(params: dict, group: str, argv: list[str], module: str) -> tuple[str, dict]:
+    """The one command-line argument of a foreach stage: a key of `params[group]`, and its entry."""
+    if len(argv) != 1 or argv[0] not in params[group]:
+        raise InputError(f"usage: python -m pipeline.{module} <one of {', '.join(params[group])}>")
+    return argv[0], params[group][argv[0]]
+
+
+def noisy_levels(folder: Path = NOISY) -> list[Path]:
+    """The noisy test sets that the `noise` stage wrote, one file per level."""
+    levels = sorted(folder.glob("*.npz"))
+    if not levels:
+        raise InputError(f"{folder} holds no noisy test set; run `dvc repro noise`")
+    return levels
 
 
 def score_sequences(outputs: np.ndarray, clean_refs: np.ndarray) -> np.ndarray:
