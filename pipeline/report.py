@@ -157,7 +157,12 @@ def main() -> None:
            f"{seconds['classical'] / 60:.1f} min; the data stages and process start-up come on top "
            "(the README gives the wall time of the whole `dvc repro`).", ""]
     md += ["## Inference speed (this machine, CPU, one test sequence at a time per core)", "",
-           speeds_markdown(info), "", "## Figures", ""] + [f"![{f}](figures/{f})" for f in made] + [""]
+           speeds_markdown(info), "", "## Figures", ""]
+    motion_levels = sorted({i["motion_level"] for i in info.values() if "motion_level" in i})
+    if motion_levels:
+        md += [f"Figure 8 is measured at the {', '.join(motion_levels)} noise level, on the frame-rate subsets of "
+               f"{params['motion']['source']}; Figures 5 and 10 show the first test sequence.", ""]
+    md += [f"![{f}](figures/{f})" for f in made] + [""]
     atomic_write(REPORTS / "tables.md", lambda tmp: Path(tmp).write_text("\n".join(md)), suffix=".md")
 
     write_csv(ours.to_dict("records"), RESULT_COLUMNS, REPORTS / "results.csv")
