@@ -45,3 +45,10 @@ def test_gat_stabilises_the_variance_and_inverts_without_bias(level):
 def test_unknown_baseline():
     with pytest.raises(KeyError, match="bm3d"):
         run_baseline("wiener", np.zeros((5, 4, 4)), 1e-3, 1e-2)
+
+
+def test_a_failing_sequence_is_named():
+    from pipeline.classical import _denoise_one
+
+    result, error = _denoise_one(("bm3d", np.zeros((5, 4)), 2.5e-3, 1e-2, 1.0, "bikes scene 2 frame 80"))
+    assert result is None and error.startswith("bm3d failed on bikes scene 2 frame 80: ")
