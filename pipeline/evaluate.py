@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
             info.setdefault("kernels", {})[level] = kernel_examples(auxes[0])
     folder = EVAL / name
     if entry.get("motion"):
-        # Figure 8 at the low level when it was made (the paper's setting), else at the one there is.
+        # Figure 8 at one level: low when the noise stage made it, else the level there is.
         path = next((p for p in levels if p.stem == "low"), levels[0])
         noisy, clean = load_shard(path), load_shard("data/motion/subsets.npz")
         motion = []

@@ -116,8 +116,9 @@ def main() -> None:
     paper_name = {e["label"]: e["paper"] for e in params["baselines"].values() if "paper" in e}
     vbm4d = next((lab for lab, p in paper_name.items() if p == "VBM4D"), "VBM4D")
     d3d, d3d_na = info.get("d3d", {}), info.get("d3d_no_annealing", {})
+    learned_video = {e["label"] for e in params["models"].values() if 3 in e["tables"]}
     found = all_findings(ours, motion, next(iter(d3d.get("temporal_shares", {}).values()), None),
-                         next(iter(d3d_na.get("temporal_shares", {}).values()), None), vbm4d)
+                         next(iter(d3d_na.get("temporal_shares", {}).values()), None), vbm4d, learned_video)
     fig_dir = REPORTS / "figures"
     made = draw_figures(params, info, motion, fig_dir)
 

@@ -31,9 +31,12 @@ def motion(gap_low_fps):
     return pd.DataFrame(m)
 
 
+LEARNED_VIDEO = {"Deformable 3D 3x3x3", "Deformable 2D 3x3 per frame", "KPN 5x5"}
+
+
 def verdicts(results, mot=None, shares=((0.1, 0.2, 0.4, 0.2, 0.1), (0.0, 0.1, 0.8, 0.1, 0.0))):
     found = all_findings(results, motion(5e-4) if mot is None else mot, list(shares[0]), list(shares[1]),
-                         "BM4D (VBM4D stand-in)")
+                         "BM4D (VBM4D stand-in)", LEARNED_VIDEO)
     return [f.holds for f in found]
 
 
@@ -44,6 +47,7 @@ def test_the_paper_s_pattern_makes_every_finding_hold():
 def test_each_finding_turns_with_its_numbers():
     assert verdicts(made_up(d3d=36.5))[1] is False  # 3D no longer beats 2D per frame
     assert verdicts(made_up(kpn_video=34.0))[2] is False  # a learned method falls below BM4D
+    assert verdicts(made_up(bm4d=31.0))[2] is True  # NLM (30.0) is classical: it never counts as learned
     assert verdicts(made_up(direct=37.5))[3] is False  # an ablation beats the full model
     assert verdicts(made_up(), mot=motion(5e-5))[4] is False  # the gap shrinks at low frame rates
     assert verdicts(made_up(blind_gap=0.8))[5] is False
@@ -53,6 +57,7 @@ def test_each_finding_turns_with_its_numbers():
 def test_missing_rows_are_not_measured_rather_than_guessed():
     results = made_up()
     results = results[results.method != "KPN 5x5"]
-    found = all_findings(results, pd.DataFrame(columns=["method", "fps", "mse"]), None, None, "BM4D (VBM4D stand-in)")
+    found = all_findings(results, pd.DataFrame(columns=["method", "fps", "mse"]), None, None,
+                         "BM4D (VBM4D stand-in)", LEARNED_VIDEO)
     assert [f.holds for f in found][0] is None
     assert found[4].verdict == "not measured" and found[6].verdict == "not measured"
