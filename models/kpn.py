@@ -2,7 +2,6 @@
 output = sum over frames and taps of weight x pixel. Same U-Net as the offset network, for a fair comparison."""
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 
 from models.base import Denoiser

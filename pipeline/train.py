@@ -135,19 +135,20 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, stop_after: 
         out, aux = net(noisy, nmap, return_aux=True)
         weight = annealing_weight(step, steps, **cfg["annealing"]) if spec["anneal"] else 0.0
         loss = annealed_loss(out, aux, reference(clean), weight, cfg["loss"], cfg["gamma"])
-        if not math.isfinite(loss.item()):
+        value = loss.item()  # one host sync a step
+        if not math.isfinite(value):
             saved = _checkpoint_step(checkpoint)
-            raise InputError(f"the loss of {name} became {loss.item()} at step {step}; the last good checkpoint "
+            raise InputError(f"the loss of {name} became {value} at step {step}; the last good checkpoint "
                              f"{checkpoint} ({'none yet' if saved is None else f'step {saved}'}) is kept; "
                              "lower train.lr and rerun")
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         if main_rank:
-            history.append((step, loss.item()))
+            history.append((step, value))
             live.step = step
-            live.log_metric("train/loss", loss.item())
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+            live.log_metric("train/loss", value)
+            bar.set_postfix(loss=f"{value:.4f}")
             done = step + 1
             if done % cfg["checkpoint_every"] == 0 or done == steps:
                 save_checkpoint(checkpoint, {"hash": key, "step": done, "model": model.state_dict(),
