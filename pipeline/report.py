@@ -75,7 +75,7 @@ def speeds_markdown(info: dict) -> str:
     return "\n".join(lines)
 
 
-def draw_figures(params: dict, info: dict, motion: pd.DataFrame, out: Path) -> list[str]:
+def draw_figures(params: dict, info: dict, motion: pd.DataFrame, test: dict, out: Path) -> list[str]:
     made = []
     if not motion.empty:
         figures.motion_curve(motion, out / "figure8_motion.png")
@@ -85,7 +85,6 @@ def draw_figures(params: dict, info: dict, motion: pd.DataFrame, out: Path) -> l
     if shares:
         figures.temporal_shares(shares, out / "figure9_temporal.png")
         made.append("figure9_temporal.png")
-    test = load_shard("data/scenes/test.npz")
     tau = test["frames"].shape[1] // 2
     first = noisy_levels()[0]  # the figures show one level: the first in name order
     level, noisy = first.stem, load_shard(first)["test"]
@@ -120,9 +119,8 @@ def main() -> None:
     found = all_findings(ours, motion, next(iter(d3d.get("temporal_shares", {}).values()), None),
                          next(iter(d3d_na.get("temporal_shares", {}).values()), None), vbm4d, learned_video)
     fig_dir = REPORTS / "figures"
-    made = draw_figures(params, info, motion, fig_dir)
-
     test = load_shard("data/scenes/test.npz")
+    made = draw_figures(params, info, motion, test, fig_dir)
     subsets = ", ".join(f"#{i + 1} {v}" for i, v in enumerate(params["scenes"]["test_videos"]))
     t = params["train"]
     md = [f"# Deformable kernels for image and video denoising: reproduction ({params['report']['profile']} profile)",
