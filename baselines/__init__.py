@@ -1,11 +1,13 @@
-"""Classical denoisers behind one call:
+"""Classical restorers behind one call:
 
-    method(frames, sigma_s, sigma_r, strength=1.0) -> frame
+    method(frames, level, strength=1.0) -> frame
 
-frames [T, H, W] noisy linear intensities (reference frame in the middle), the test level's noise parameters
-(the classical methods are non-blind, as in the paper's tables), a tuned strength multiplier; the result is the
-denoised reference frame [H, W] in linear intensities.
+frames [T, H, W] degraded linear intensities (reference frame in the middle); level: the parameters of the test
+level as the degradation names them (raw noise: sigma_s, sigma_r; the classical methods are non-blind, as in the
+paper's tables); strength: a multiplier tuned on the validation split. The result is the restored reference
+frame [H, W] in linear intensities. Importing the package registers every method.
 """
-from baselines.classical import BASELINES, run_baseline
+from baselines.classical import run_baseline
+from core.registry import BASELINES
 
 __all__ = ["BASELINES", "run_baseline"]

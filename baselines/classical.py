@@ -2,8 +2,6 @@
 has no Python package). Every method but the first two denoises in the GAT domain with sigma = strength."""
 from __future__ import annotations
 
-from typing import Callable
-
 import bm3d
 import bm4d
 import cv2
@@ -11,16 +9,17 @@ import numpy as np
 from skimage.restoration import denoise_nl_means
 
 from baselines.vst import gat_forward, gat_inverse, gat_peak
+from core.registry import BASELINES
 
-BASELINES: dict[str, Callable[..., np.ndarray]] = {}
+baseline = BASELINES.register
 
 
-def baseline(name: str):
-    def add(fn):
-        BASELINES[name] = fn
-        return fn
-
-    return add
+def _one_thread(profile):
+    """BM3D/BM4D's library threads its aggregation when num_threads is 0 (its default), and the float sums then
+    differ between runs in the 6th digit; the stage already spreads sequences over the cores, so one thread a
+    sequence costs nothing and makes reruns byte-identical."""
+    profile.num_threads = 1
+    return profile
 
 
 def _ref(frames: np.ndarray) -> np.ndarray:
@@ -28,26 +27,28 @@ def _ref(frames: np.ndarray) -> np.ndarray:
 
 
 @baseline("reference_frame")
-def reference_frame(frames, sigma_s, sigma_r, strength=1.0):
+def reference_frame(frames, level, strength=1.0):
     return _ref(frames).astype(np.float64)
 
 
 @baseline("direct_average")
-def direct_average(frames, sigma_s, sigma_r, strength=1.0):
+def direct_average(frames, level, strength=1.0):
     return frames.astype(np.float64).mean(0)
 
 
 @baseline("nlm")
-def nlm(frames, sigma_s, sigma_r, strength=1.0):
+def nlm(frames, level, strength=1.0):
     """skimage's non-local means on the reference frame, in float, h = strength x sigma."""
+    sigma_s, sigma_r = level["sigma_s"], level["sigma_r"]
     d = gat_forward(_ref(frames).astype(np.float64), sigma_s, sigma_r)
     out = denoise_nl_means(d, h=strength, sigma=1.0, patch_size=5, patch_distance=6, fast_mode=True)
     return gat_inverse(out, sigma_s, sigma_r)
 
 
 @baseline("nlm_video")
-def nlm_video(frames, sigma_s, sigma_r, strength=1.0):
+def nlm_video(frames, level, strength=1.0):
     """OpenCV's multi-frame NLM over all frames; it takes 8 bits, so the GAT domain is scaled to [0, 255]."""
+    sigma_s, sigma_r = level["sigma_s"], level["sigma_r"]
     scale = 255.0 / gat_peak(sigma_s, sigma_r)
     d = gat_forward(frames.astype(np.float64), sigma_s, sigma_r) * scale
     imgs = [np.clip(f + 0.5, 0, 255).astype(np.uint8) for f in d]
@@ -57,20 +58,21 @@ def nlm_video(frames, sigma_s, sigma_r, strength=1.0):
 
 
 @baseline("bm3d")
-def bm3d_image(frames, sigma_s, sigma_r, strength=1.0):
+def bm3d_image(frames, level, strength=1.0):
+    sigma_s, sigma_r = level["sigma_s"], level["sigma_r"]
     d = gat_forward(_ref(frames).astype(np.float64), sigma_s, sigma_r)
-    return gat_inverse(bm3d.bm3d(d, sigma_psd=strength), sigma_s, sigma_r)
+    return gat_inverse(bm3d.bm3d(d, sigma_psd=strength, profile=_one_thread(bm3d.BM3DProfile())), sigma_s, sigma_r)
 
 
 @baseline("bm4d")
-def bm4d_volume(frames, sigma_s, sigma_r, strength=1.0):
+def bm4d_volume(frames, level, strength=1.0):
     """BM4D on the spatio-temporal volume [H, W, T]; the reference frame's slice is the result."""
+    sigma_s, sigma_r = level["sigma_s"], level["sigma_r"]
     d = gat_forward(frames.astype(np.float64), sigma_s, sigma_r)
-    out = bm4d.bm4d(np.moveaxis(d, 0, -1), sigma_psd=strength)
+    out = bm4d.bm4d(np.moveaxis(d, 0, -1), sigma_psd=strength,
+                    profile=_one_thread(bm4d.BM4DProfile()))
     return gat_inverse(out[..., frames.shape[0] // 2], sigma_s, sigma_r)
 
 
-def run_baseline(name: str, frames: np.ndarray, sigma_s: float, sigma_r: float, strength: float = 1.0):
-    if name not in BASELINES:
-        raise KeyError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
-    return BASELINES[name](frames, sigma_s, sigma_r, strength)
+def run_baseline(name: str, frames: np.ndarray, level: dict, strength: float = 1.0) -> np.ndarray:
+    return BASELINES.get(name)(frames, level, strength)

@@ -1,5 +1,11 @@
 """PyTorch denoisers, registered by name. Importing the package registers every model."""
+from core.registry import MODELS
 from models import deformable, direct, dncnn, kpn  # noqa: F401  (registration side effect)
-from models.registry import MODELS, build
+
+
+def build(arch: str, **kwargs):
+    """Build a registered model; an unknown name lists the known ones."""
+    return MODELS.build(arch, **kwargs)
+
 
 __all__ = ["MODELS", "build"]

@@ -3,8 +3,8 @@
     model(frames, noise_map=None) -> frame
 
 frames [B, T, H, W] noisy linear intensities (T = 1 for an image model, 2*tau+1 for a video model; the
-reference frame is the middle one); noise_map [B, 1, H, W] per-pixel noise std for a non-blind model, None for a
-blind one; the result is the denoised reference frame [B, 1, H, W]. With return_aux=True a model also returns a
+reference frame is the middle one); noise_map [B, 1, H, W] per-pixel noise std for a non-blind model (a blind
+one ignores it, so callers may always pass the degradation's condition); the result is the denoised reference frame [B, 1, H, W]. With return_aux=True a model also returns a
 dict of what it sampled (for the annealing term and the kernel figures), empty where that means nothing.
 """
 from __future__ import annotations
@@ -14,7 +14,8 @@ import torch.nn as nn
 
 
 class Denoiser(nn.Module):
-    arch = "?"
+    registered_name = "?"
+    diagnostic_keys: tuple[str, ...] = ()  # what evaluation keeps of the aux dict for diagnostics()
 
     def __init__(self, frames: int = 1, blind: bool = False):
         super().__init__()
@@ -49,6 +50,15 @@ class Denoiser(nn.Module):
         with torch.no_grad():
             conv.weight.mul_(0.1)
             conv.bias.fill_(1.0 / conv.out_channels)
+
+    @property
+    def arch(self) -> str:
+        return self.registered_name
+
+    def diagnostics(self, auxes: list[dict]) -> dict:
+        """What a model tells of itself on a test set, from the kept aux dicts of its chunks (JSON-able);
+        the deformable kernels give where their samples land (Figures 9 and 10)."""
+        return {}
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -13,12 +13,17 @@ import torch
 import torch.nn as nn
 
 from models.base import Denoiser
-from models.registry import register
+from core.registry import MODELS
 from models.sampler import sample_bilinear, sample_trilinear
 from models.unet import OffsetUNet
 
 
+KERNEL_PIXELS = ((0.3, 0.3), (0.5, 0.5), (0.7, 0.6))  # where Figure 10 looks, as fractions of (y, x)
+
+
 class DeformableKernel(Denoiser):
+    diagnostic_keys = ("positions", "weights")
+
     def __init__(self, frames: int = 1, blind: bool = False, kernel=(1, 5, 5), per_frame: bool = False,
                  width: int = 64, weight_width: int = 64, max_offset: float = 4.0,
                  dynamic_offsets: bool = True, dynamic_weights: bool = True):
@@ -98,8 +103,21 @@ class DeformableKernel(Denoiser):
         out = (weights * samples).sum(1, keepdim=True)
         return out, {"samples": samples, "weights": weights, "positions": pos, "groups": self.groups}
 
+    def diagnostics(self, auxes):
+        """Figure 9: the share of all samples nearest each frame index; Figure 10: sample positions and weights
+        at a few pixels of the first sequence."""
+        t = torch.cat([a["positions"][..., 2].flatten() for a in auxes]).round().clamp(0, self.frames - 1).long()
+        counts = torch.bincount(t, minlength=self.frames).double()
+        pos, w = auxes[0]["positions"][0], auxes[0]["weights"][0]  # [N, H, W, 3], [N, H, W]
+        h, wd = w.shape[-2:]
+        kernels = []
+        for fy, fx in KERNEL_PIXELS:
+            y, x = int(fy * (h - 1)), int(fx * (wd - 1))
+            kernels.append({"pixel": [x, y], "positions": pos[:, y, x].tolist(), "weights": w[:, y, x].tolist()})
+        return {"temporal_shares": (counts / counts.sum()).tolist(), "kernels": kernels}
 
-@register("deformable_2d")
+
+@MODELS.register("deformable_2d")
 class Deformable2D(DeformableKernel):
     """Image model: a 5x5 deformable kernel on one frame."""
 
@@ -107,7 +125,7 @@ class Deformable2D(DeformableKernel):
         super().__init__(frames=frames, kernel=kernel, **kw)
 
 
-@register("deformable_2d_per_frame")
+@MODELS.register("deformable_2d_per_frame")
 class Deformable2DPerFrame(DeformableKernel):
     """Video model: a 3x3 deformable 2D kernel on every frame (eq. 5)."""
 
@@ -115,9 +133,10 @@ class Deformable2DPerFrame(DeformableKernel):
         super().__init__(frames=frames, kernel=kernel, per_frame=True, **kw)
 
 
-@register("deformable_3d")
+@MODELS.register("deformable_3d")
 class Deformable3D(DeformableKernel):
     """Video model: a 3x3x3 (or 5x5x5) deformable 3D kernel over the frame stack (eq. 6-7)."""
 
     def __init__(self, frames: int = 5, kernel=(3, 3, 3), **kw):
         super().__init__(frames=frames, kernel=kernel, **kw)
+

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from models.base import Denoiser
-from models.registry import register
+from core.registry import MODELS
 from models.unet import OffsetUNet
 
 
-@register("direct")
+@MODELS.register("direct")
 class Direct(Denoiser):
-    def __init__(self, frames: int = 5, blind: bool = False, width: int = 64, **_):
+    def __init__(self, frames: int = 5, blind: bool = False, width: int = 64):
         super().__init__(frames, blind)
         self.net = OffsetUNet(self.in_channels, 1, width)
 

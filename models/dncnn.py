@@ -5,12 +5,12 @@ import torch
 import torch.nn as nn
 
 from models.base import Denoiser
-from models.registry import register
+from core.registry import MODELS
 
 
-@register("dncnn")
+@MODELS.register("dncnn")
 class DnCNN(Denoiser):
-    def __init__(self, frames: int = 1, blind: bool = False, depth: int = 17, width: int = 64, **_):
+    def __init__(self, frames: int = 1, blind: bool = False, depth: int = 17, width: int = 64):
         super().__init__(frames, blind)
         layers = [nn.Conv2d(self.in_channels, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):

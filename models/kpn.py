@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch.nn.functional as F
 
 from models.base import Denoiser
-from models.registry import register
+from core.registry import MODELS
 from models.unet import OffsetUNet
 
 
-@register("kpn")
+@MODELS.register("kpn")
 class KPN(Denoiser):
-    def __init__(self, frames: int = 1, blind: bool = False, kernel_size: int = 5, width: int = 64, **_):
+    def __init__(self, frames: int = 1, blind: bool = False, kernel_size: int = 5, width: int = 64):
         super().__init__(frames, blind)
         self.k = kernel_size
         self.net = OffsetUNet(self.in_channels, frames * kernel_size**2, width)

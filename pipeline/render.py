@@ -16,8 +16,8 @@ import numpy as np
 import skimage.data
 from tqdm import tqdm
 
-from pipeline.config import InputError, load_params, stage_main
-from pipeline.frames import write_video
+from core.config import InputError, load_params, stage_main
+from core.frames import write_video
 
 SUPERSAMPLE = 2
 

@@ -11,21 +11,55 @@ import io
 from pathlib import Path
 
 import numpy as np
-from scenedetect import ContentDetector, detect
+from scenedetect import ContentDetector, SceneManager
+from scenedetect.backends.opencv import VideoStreamCv2
 from tqdm import tqdm
 
-from pipeline.config import InputError, atomic_write, load_params, stage_main
-from pipeline.frames import center_crop, read_video, resolve_videos, save_shard, to_grey_linear, video_name
+from core.config import InputError, atomic_write, load_params, stage_main
+from core.frames import (center_crop, check_decoded, check_video_file, resolve_videos, save_shard, to_grey_linear,
+                         video_name)
 
 OUT = Path("data/scenes")
 MANIFEST_COLUMNS = ["video", "scene", "start_frame", "end_frame", "fps", "split"]
 
 
-def detect_scenes(path: Path, n_frames: int, threshold: float, min_scene_frames: int) -> list[tuple[int, int]]:
-    """Scenes as [start, end) frame ranges from PySceneDetect's content detector (no cut: one scene)."""
-    found = detect(str(path), ContentDetector(threshold=threshold, min_scene_len=min_scene_frames))
-    scenes = [(a.frame_num, b.frame_num) for a, b in found]
-    return scenes or [(0, n_frames)]
+class KeepingStream(VideoStreamCv2):
+    """PySceneDetect's own OpenCV decoder, keeping every frame it decodes: one decode serves both the cut
+    detector and the frames the stage stores (decoding twice cost more than everything else in this stage)."""
+
+    def __init__(self, path: Path):
+        super().__init__(str(path))
+        self.kept: list[np.ndarray] = []
+
+    def read(self, decode: bool = True):
+        frame = super().read(decode)
+        if decode and frame is not False:
+            self.kept.append(frame)
+        return frame
+
+
+def read_and_detect(path: Path, threshold: float, min_scene_frames: int,
+                    min_frames: int = 1) -> tuple[np.ndarray, float, list[tuple[int, int]]]:
+    """uint8 RGB frames [N, H, W, 3], fps, and the scenes as [start, end) frame ranges from PySceneDetect's
+    content detector (no cut: one scene). A missing, unreadable, truncated or too short video is refused."""
+    path = Path(path)
+    check_video_file(path)
+    try:
+        stream = KeepingStream(path)
+    except Exception:  # noqa: BLE001 - PySceneDetect raises its own errors for files OpenCV cannot open
+        raise InputError(f"video {path} cannot be opened as a video; convert it to mp4 or avi") from None
+    manager = SceneManager()
+    manager.add_detector(ContentDetector(threshold=threshold, min_scene_len=min_scene_frames))
+    manager.detect_scenes(video=stream)
+    reported = stream.duration.frame_num if stream.duration is not None else 0
+    check_decoded(path, len(stream.kept), reported, min_frames)
+    frames = np.stack(stream.kept)[..., ::-1]  # BGR -> RGB, a view
+    scenes = [(a.frame_num, b.frame_num) for a, b in manager.get_scene_list()]
+    return frames, float(stream.frame_rate), scenes or [(0, len(frames))]
+
+
+def detect_scenes(path: Path, threshold: float, min_scene_frames: int) -> list[tuple[int, int]]:
+    return read_and_detect(path, threshold, min_scene_frames)[2]
 
 
 def sequence_starts(scenes: list[tuple[int, int]], length: int, stride: int) -> list[tuple[int, int]]:
@@ -53,6 +87,10 @@ def write_manifest(rows: list[dict], path: Path) -> None:
 
 
 def check_split(names: list[str], test_videos: list[str], val_videos: list[str]) -> None:
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"scenes.videos gives {', '.join(twice)} more than once (a video is named by its file "
+                         "name without extension); list each video once, or rename one of two files")
     for key, wanted in (("scenes.test_videos", test_videos), ("scenes.val_videos", val_videos)):
         missing = [v for v in wanted if v not in names]
         if missing:
@@ -75,8 +113,7 @@ def main() -> None:
     # Everything is read and checked before anything is written: a bad video leaves earlier outputs intact.
     manifest, held_out, train = [], {"test": [], "val": []}, {}
     for path, name in zip(tqdm(paths, desc="scenes"), names):
-        rgb, fps = read_video(path, min_frames=length)
-        scenes = detect_scenes(path, len(rgb), cfg["detector_threshold"], cfg["min_scene_frames"])
+        rgb, fps, scenes = read_and_detect(path, cfg["detector_threshold"], cfg["min_scene_frames"], length)
         split = assign_split(name, cfg["test_videos"], cfg["val_videos"])
         manifest += [dict(video=name, scene=k, start_frame=a, end_frame=b, fps=round(fps, 3), split=split)
                      for k, (a, b) in enumerate(scenes)]

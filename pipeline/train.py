@@ -1,11 +1,10 @@
-"""Stage `train@<model>`: train one registered model from the `models` dict of params.
+"""Stage `train@<model>`: train one model of the `models` dict of params with its training objective.
 
-Adam with the learning rate decaying linearly between train.lr[0] and train.lr[1] (the paper: 2e-4 to 1e-4),
-L1 on sRGB outputs plus, for video kernels, the annealing term. Writes data/models/<model>/model.pt and dvclive
-curves; a checkpoint in data/checkpoints/ every train.checkpoint_every steps lets an interrupted run resume to the
-same weights. Several GPUs or nodes: `torchrun --nproc_per_node N -m pipeline.train <model>` (rank 0 writes).
-
-No training stage reads noise.level: noise is drawn on the fly from the training ranges.
+Adam with the learning rate of `train.lr`; the objective (supervised, annealed, ...) turns a batch into a loss;
+the degradation draws the training inputs on the fly. Writes data/models/<model>/model.pt (spec and weights
+only) and dvclive curves and summary; a checkpoint in data/checkpoints/ every train.checkpoint_every steps lets
+an interrupted run resume to the same weights, and only the very same run (params, training data, code)
+resumes. Several GPUs or nodes: `torchrun --nproc_per_node N -m pipeline.train <model>` (rank 0 writes).
 """
 from __future__ import annotations
 
@@ -21,35 +20,31 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-import models
-from models.losses import annealed_loss, annealing_weight
-from pipeline.config import InputError, load_params, stage_main
-from pipeline.training_data import TrainingSequences, reference, seed_everything
+from core.config import InputError, load_params, stage_main
+from core.imports import ROOT, import_closure
+from core.registry import DEGRADATIONS, OBJECTIVES
+from core.training_data import TrainingSequences, seed_everything
+from degradations import Degradation  # noqa: F401  (registers the degradations)
+from models.checkpoint import build_model, load_state, model_spec, save_model
+from objectives import Objective  # noqa: F401  (registers the objectives)
 
 CHECKPOINTS = Path("data/checkpoints")
+TRAIN_DATA = Path("data/scenes/train")
+DIVERGED = 10.0  # a final loss this many times the untrained model's is a failed run, not a result
 
 
-def model_spec(params: dict, name: str) -> dict:
-    """arch, constructor arguments and the training switches of one entry of `models`."""
-    if name not in params["models"]:
-        raise InputError(f"model {name!r} is not in params.yaml `models`; known: {', '.join(params['models'])}")
-    entry = params["models"][name]
-    args = {"width": params["train"]["width"], **entry.get("args", {})}
-    if entry["arch"].startswith("deformable"):
-        args.setdefault("weight_width", params["train"]["weight_width"])
-    return {"arch": entry["arch"], "args": args, "anneal": bool(entry.get("anneal", False))}
-
-
-def build_model(spec: dict) -> torch.nn.Module:
-    try:
-        return models.build(spec["arch"], **spec["args"])
-    except KeyError as e:
-        raise InputError(f"{e.args[0]}; fix `arch` in params.yaml") from None
-
-
-def run_hash(spec: dict, train_cfg: dict) -> str:
-    """What a checkpoint must match to be resumed: the model and every training setting."""
-    return hashlib.sha256(json.dumps([spec, train_cfg], sort_keys=True).encode()).hexdigest()[:16]
+def run_key(spec: dict, entry: dict, params: dict, data_folder: Path) -> str:
+    """What a checkpoint must match to be resumed: the model, its objective and degradation, every training
+    setting, the sequence length, the bytes of the training data and the source of the code that trains."""
+    h = hashlib.sha256(json.dumps([spec, entry.get("objective", "supervised"), entry.get("degradation", "raw_noise"),
+                                   params["train"], params["data"]["tau"]], sort_keys=True).encode())
+    for path in sorted(data_folder.glob("*.npz")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    for path in import_closure("pipeline.train"):
+        h.update(str(path.relative_to(ROOT)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def learning_rate(step: int, steps: int, lr: list[float]) -> float:
@@ -94,23 +89,34 @@ def save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def on_device(batch: dict, mine: slice, device) -> dict:
+    """This rank's slice of the batch's tensors, on its device (the generator stays as it is)."""
+    def move(v):
+        if isinstance(v, dict):
+            return {k: move(x) for k, x in v.items()}
+        return v[mine].to(device) if isinstance(v, torch.Tensor) else v
+    return {k: move(v) for k, v in batch.items()}
+
+
 def train(name: str, params: dict, out_dir: Path, checkpoint: Path, stop_after: int | None = None) -> dict:
     """Train model `name`; returns the final summary. stop_after=k stops after k steps (to test resuming)."""
-    cfg, spec = params["train"], model_spec(params, name)
+    cfg, spec, entry = params["train"], model_spec(params, name), params["models"][name]
     torch.set_num_threads(cfg.get("threads") or os.cpu_count() or 1)
     seed_everything(cfg["seed"])
     dist_ = Distributed()
     model = build_model(spec).to(dist_.device)
+    objective = OBJECTIVES.build(entry.get("objective", "supervised"), train=cfg)
+    degradation = DEGRADATIONS.build(entry.get("degradation", "raw_noise"))
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg["lr"][0])
-    data = TrainingSequences("data/scenes/train", 2 * params["data"]["tau"] + 1)
-    key, start, history = run_hash(spec, cfg), 0, []
+    data = TrainingSequences(TRAIN_DATA, 2 * params["data"]["tau"] + 1, cfg["crop"])
+    key, start, history = run_key(spec, entry, params, TRAIN_DATA), 0, []
     if checkpoint.is_file():
-        state = torch.load(checkpoint, map_location=dist_.device)
+        state = load_state(checkpoint, dist_.device)
         if state["hash"] == key:
             model.load_state_dict(state["model"])
             optimiser.load_state_dict(state["optimiser"])
             start, history = state["step"], state["history"]
-    net = dist_.wrap(model)
+    net = dist_.wrap(objective.wrap(model))
     mine = dist_.my_slice(cfg["batch"])
     steps, main_rank = cfg["steps"], dist_.rank == 0
     live = None
@@ -127,17 +133,13 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, stop_after: 
     for step in bar:
         if stop_after is not None and step >= stop_after:
             break
-        batch = data.batch(cfg["seed"], step, cfg["batch"], cfg["crop"], model.frames)
-        noisy, clean = batch["noisy"][mine].to(dist_.device), batch["clean"][mine].to(dist_.device)
-        nmap = None if model.blind else batch["noise_map"][mine].to(dist_.device)
+        batch = data.batch(cfg["seed"], step, cfg["batch"], cfg["crop"], model.frames, degradation)
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, steps, cfg["lr"])
-        out, aux = net(noisy, nmap, return_aux=True)
-        weight = annealing_weight(step, steps, **cfg["annealing"]) if spec["anneal"] else 0.0
-        loss = annealed_loss(out, aux, reference(clean), weight, cfg["loss"], cfg["gamma"])
+        loss = objective.loss(net, on_device(batch, mine, dist_.device), step, steps)
         value = loss.item()  # one host sync a step
         if not math.isfinite(value):
-            saved = _checkpoint_step(checkpoint)
+            saved = state_step(checkpoint)
             raise InputError(f"the loss of {name} became {value} at step {step}; the last good checkpoint "
                              f"{checkpoint} ({'none yet' if saved is None else f'step {saved}'}) is kept; "
                              "lower train.lr and rerun")
@@ -156,29 +158,23 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, stop_after: 
     finished = stop_after is None or stop_after >= steps
     summary = {}
     if main_rank and finished:
+        first = history[0][1]  # the untrained model's loss
         tail = [loss for _, loss in history[-max(1, steps // 10):]]
         summary = {"final_loss": sum(tail) / len(tail), "steps": steps, "parameters": model.parameter_count(),
                    "seconds": round(time.perf_counter() - began, 1)}
+        if summary["final_loss"] > DIVERGED * first:
+            raise InputError(f"training {name} diverged: its loss rose from {first:.4g} to {summary['final_loss']:.4g}"
+                             f"; no model is written; lower train.lr and rerun")
         live.summary = summary
         live.end()
-        save_checkpoint(out_dir / "model.pt", {"spec": spec, "model": model.state_dict(), "summary": summary})
+        save_model(out_dir / "model.pt", spec, model)
+        checkpoint.unlink(missing_ok=True)  # a finished run is the model file; a rerun starts afresh
     dist_.close()
     return summary
 
 
-def _checkpoint_step(path: Path) -> int | None:
-    return torch.load(path, map_location="cpu")["step"] if path.is_file() else None
-
-
-def load_trained(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
-    """A trained model from its model.pt, in eval mode, and the summary of its training run."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path} is missing; run `dvc repro` to train it")
-    state = torch.load(path, map_location=device)
-    model = build_model(state["spec"]).to(device)
-    model.load_state_dict(state["model"])
-    return model.eval(), state["summary"]
+def state_step(path: Path) -> int | None:
+    return load_state(path)["step"] if path.is_file() else None
 
 
 @stage_main

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["pipeline", "models", "baselines", "profiles", "reports/paper", "dvc.yaml", "params.yaml",
-                 ".gitignore"]
+PROJECT_FILES = ["pipeline", "core", "models", "baselines", "degradations", "objectives", "studies", "tools", "profiles",
+                 "reports/paper", "dvc.yaml", "params.yaml", ".gitignore"]
 
 
 def copy_project(dest: Path) -> Path:
@@ -45,7 +45,7 @@ def git_repo(path: Path) -> None:
 def tiny_project(tmp_path_factory) -> Path:
     """The project under the tiny profile, after a full `dvc repro` (shared by the end-to-end tests)."""
     path = copy_project(tmp_path_factory.mktemp("tiny"))
-    run(["python", "-m", "pipeline.profile", "tiny"], path)
+    run(["python", "-m", "tools.profile", "tiny"], path)
     git_repo(path)
     proc = run(["dvc", "repro"], path)
     (path / "repro.log").write_text(proc.stdout)

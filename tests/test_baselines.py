@@ -4,7 +4,7 @@ import torch
 
 from baselines import BASELINES, run_baseline
 from baselines.vst import gat_forward, gat_inverse
-from pipeline.noise_model import LEVELS, add_noise
+from degradations.raw_noise import LEVELS, add_noise
 
 
 def noisy_ramp(level: str, frames: int = 5, seed: int = 0):
@@ -21,7 +21,7 @@ def noisy_ramp(level: str, frames: int = 5, seed: int = 0):
 def test_each_baseline_lowers_the_error_of_a_noisy_ramp(name, level):
     clean, noisy, ss, sr = noisy_ramp(level)
     before = np.mean((noisy[2] - clean) ** 2)
-    out = run_baseline(name, noisy, ss, sr)
+    out = run_baseline(name, noisy, {"sigma_s": ss, "sigma_r": sr})
     assert out.shape == clean.shape
     after = np.mean((out - clean) ** 2)
     if name == "reference_frame":  # the no-denoising row of the tables
@@ -44,11 +44,12 @@ def test_gat_stabilises_the_variance_and_inverts_without_bias(level):
 
 def test_unknown_baseline():
     with pytest.raises(KeyError, match="bm3d"):
-        run_baseline("wiener", np.zeros((5, 4, 4)), 1e-3, 1e-2)
+        run_baseline("wiener", np.zeros((5, 4, 4)), {"sigma_s": 1e-3, "sigma_r": 1e-2})
 
 
 def test_a_failing_sequence_is_named():
-    from pipeline.classical import _denoise_one
+    from pipeline.baselines import _denoise_one
 
-    result, error = _denoise_one(("bm3d", np.zeros((5, 4)), 2.5e-3, 1e-2, 1.0, "bikes scene 2 frame 80"))
+    result, error = _denoise_one(("bm3d", np.zeros((5, 4)), {"sigma_s": 2.5e-3, "sigma_r": 1e-2}, 1.0,
+                                  "bikes scene 2 frame 80"))
     assert result is None and error.startswith("bm3d failed on bikes scene 2 frame 80: ")

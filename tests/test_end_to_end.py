@@ -44,8 +44,8 @@ def test_the_reference_frame_row_is_the_noisy_input(tiny_project):
     """The report's numbers come from the data: the no-denoising row equals PSNR of the noisy references."""
     import numpy as np
 
-    from pipeline.frames import load_shard
-    from pipeline.metrics import srgb_scores
+    from core.frames import load_shard
+    from core.metrics import srgb_scores
 
     test = load_shard(tiny_project / "data/scenes/test.npz")
     noisy = load_shard(tiny_project / "data/noisy/low.npz")["test"]
@@ -60,5 +60,33 @@ def test_a_new_noise_level_reruns_noise_baselines_evaluation_and_report_only(tin
     proc = run(["dvc", "exp", "run", "-S", "noise.level=high"], tiny_project)
     ran = set(re.findall(r"Running stage '([^']+)'", proc.stdout))
     assert "noise" in ran and "report" in ran
-    assert {s.split("@")[0] for s in ran} == {"noise", "baselines", "evaluate", "report"}
+    assert {s.split("@")[0] for s in ran} == {"check", "noise", "baselines", "evaluate", "report"}
     assert not any(s.startswith(("train", "scenes", "motion", "render")) for s in ran)
+
+
+def test_a_rejected_setting_stops_before_any_output_is_deleted(tiny_project):
+    before = {p.name: p.read_bytes() for p in (tiny_project / "data/noisy").glob("*.npz")}
+    scenes = (tiny_project / "data/scenes/manifest.csv").read_bytes()
+    try:
+        for setting in ("noise.level=HIGH", "data.tau=-1"):
+            proc = run(["dvc", "exp", "run", "-S", setting], tiny_project, check=False)
+            assert proc.returncode != 0
+            assert "data.tau is -1" in proc.stderr or "noise.level is 'HIGH'" in proc.stderr
+            assert {p.name: p.read_bytes() for p in (tiny_project / "data/noisy").glob("*.npz")} == before
+            assert (tiny_project / "data/scenes/manifest.csv").read_bytes() == scenes
+    finally:
+        run(["git", "checkout", "params.yaml"], tiny_project)
+
+
+def test_editing_a_helper_makes_every_stage_that_imports_it_stale(tiny_project):
+    path = tiny_project / "core/colour.py"
+    text = path.read_text()
+    try:
+        path.write_text(text + "\n# edited\n")
+        status = run(["dvc", "status"], tiny_project).stdout
+        stale = set(re.findall(r"^(\S+):\s*$", status, re.M))
+        # colour is imported (through frames) by every stage
+        assert {"render", "scenes", "motion", "noise", "report"} <= stale
+        assert any(s.startswith("train@") for s in stale) and any(s.startswith("evaluate@") for s in stale)
+    finally:
+        path.write_text(text)

@@ -1,7 +1,7 @@
 """The findings section reads the numbers: made-up results, known verdicts."""
 import pandas as pd
 
-from pipeline.findings import all_findings
+from studies.xu2019 import ROLES, all_findings, decide
 
 LEVELS = ("low", "high")
 
@@ -32,12 +32,24 @@ def motion(gap_low_fps):
 
 
 LEARNED_VIDEO = {"Deformable 3D 3x3x3", "Deformable 2D 3x3 per frame", "KPN 5x5"}
+LABELS = {"d2d": "Deformable 2D", "kpn_image": "KPN 5x5", "dncnn": "DnCNN", "d3d": "Deformable 3D 3x3x3",
+          "d2d_per_frame": "Deformable 2D 3x3 per frame", "kpn_video": "KPN 5x5", "vbm4d": "BM4D (VBM4D stand-in)",
+          "direct_average": "Direct average", "full": "full model 3x3x3", "direct": "direct",
+          "static_weights": "w/o dynamic weights", "fixed": "fixed kernel 3x3x3", "no_annealing": "w/o annealing term",
+          "full_5": "full model 5x5x5", "fixed_5": "fixed kernel 5x5x5"}
+SHARES = ((0.1, 0.2, 0.4, 0.2, 0.1), (0.0, 0.1, 0.8, 0.1, 0.0))
 
 
-def verdicts(results, mot=None, shares=((0.1, 0.2, 0.4, 0.2, 0.1), (0.0, 0.1, 0.8, 0.1, 0.0))):
-    found = all_findings(results, motion(5e-4) if mot is None else mot, list(shares[0]), list(shares[1]),
-                         "BM4D (VBM4D stand-in)", LEARNED_VIDEO)
-    return [f.holds for f in found]
+def verdicts(results, mot=None, shares=SHARES, margin=0.0):
+    with_, without = ({lv: list(s) for lv in LEVELS} for s in shares)
+    found = all_findings(results, motion(5e-4) if mot is None else mot, with_, without, LABELS, LEARNED_VIDEO,
+                         margin)
+    return [{"holds": True, "does not hold": False, "within noise": "noise", "not measured": None}[f.verdict]
+            for f in found]
+
+
+def test_every_role_has_a_label():
+    assert set(LABELS) == set(ROLES)
 
 
 def test_the_paper_s_pattern_makes_every_finding_hold():
@@ -57,7 +69,18 @@ def test_each_finding_turns_with_its_numbers():
 def test_missing_rows_are_not_measured_rather_than_guessed():
     results = made_up()
     results = results[results.method != "KPN 5x5"]
-    found = all_findings(results, pd.DataFrame(columns=["method", "fps", "mse"]), None, None,
-                         "BM4D (VBM4D stand-in)", LEARNED_VIDEO)
-    assert [f.holds for f in found][0] is None
+    found = all_findings(results, pd.DataFrame(columns=["method", "fps", "mse"]), None, None, LABELS,
+                         LEARNED_VIDEO, 0.1)
+    assert found[0].verdict == "not measured"
     assert found[4].verdict == "not measured" and found[6].verdict == "not measured"
+
+
+def test_three_way_verdict_against_a_known_spread():
+    assert decide([0.5, 0.3], 0.2) == "holds"
+    assert decide([0.5, 0.1], 0.2) == "within noise"  # one gap inside the seed spread
+    assert decide([0.5, -0.1], 0.2) == "within noise"
+    assert decide([0.5, -0.3], 0.2) == "does not hold"
+    # on made-up results: Deformable 3D 0.15 dB above 2D per frame is noise at a 0.2 dB spread, signal at 0.1
+    assert verdicts(made_up(d3d=36.75), margin=0.2)[1] == "noise"
+    assert verdicts(made_up(d3d=36.75), margin=0.1)[1] is True
+    assert verdicts(made_up(d3d=36.3), margin=0.2)[1] is False

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from models.losses import annealed_loss, annealing_weight, gamma_correct, group_outputs, reconstruction_loss
-from pipeline.colour import linear_to_srgb
+from objectives.losses import annealed_loss, annealing_weight, gamma_correct, group_outputs, reconstruction_loss
+from core.colour import linear_to_srgb
 
 
 def test_l1_and_mse_on_srgb_hand_computed():

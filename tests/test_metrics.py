@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from pipeline.metrics import psnr, srgb_scores, ssim, to_display
+from core.metrics import psnr, srgb_scores, ssim, to_display
 
 
 def test_psnr_hand_computed():

@@ -3,8 +3,9 @@ import pytest
 import torch
 
 import models
-from models.losses import reconstruction_loss
-from pipeline.noise_model import add_noise, noise_map
+from models.checkpoint import accepted_args, model_spec
+from objectives.losses import reconstruction_loss
+from degradations.raw_noise import add_noise, noise_map
 
 VIDEO = {"deformable_2d_per_frame", "deformable_3d", "direct"}
 CASES = [(arch, frames, blind) for arch in sorted(models.MODELS)
@@ -15,7 +16,8 @@ ABLATIONS = [("deformable_3d", {"dynamic_offsets": False}), ("deformable_3d", {"
 
 def build(arch, frames, blind, **kw):
     torch.manual_seed(0)
-    return models.build(arch, frames=frames, blind=blind, width=4, weight_width=8, **kw)
+    sizes = {k: v for k, v in {"width": 4, "weight_width": 8}.items() if k in accepted_args(models.MODELS.get(arch))}
+    return models.build(arch, frames=frames, blind=blind, **sizes, **kw)
 
 
 def call(model, frames):
@@ -79,3 +81,17 @@ def test_paper_width_offset_network_matches_table_1():
     widths = [block[0].out_channels for block in unet.down]
     assert widths == [64, 128, 256, 512, 512]
     assert all(len([m for m in block if isinstance(m, torch.nn.Conv2d)]) == 3 for block in unet.down)
+
+
+def test_a_mistyped_model_argument_is_an_error_that_names_it():
+    from core.config import InputError
+
+    params = {"train": {"width": 4, "weight_width": 8},
+              "models": {"m": {"arch": "kpn", "args": {"frames": 1, "kernel_sise": 5}}}}
+    with pytest.raises(InputError, match="models.m.args has kernel_sise, which kpn does not take"):
+        model_spec(params, "m")
+    params["models"]["m"] = {"arch": "deformable_3d", "args": {"frames": 5, "dynamic_offsets": False}}
+    spec = model_spec(params, "m")  # arguments of the parent class, reached through **kw, are known
+    assert spec["args"] == {"width": 4, "weight_width": 8, "frames": 5, "dynamic_offsets": False}
+    params["models"]["m"] = {"arch": "dncnn", "args": {"width": 32}}
+    assert model_spec(params, "m")["args"] == {"width": 32}  # DnCNN takes no weight_width: none is passed

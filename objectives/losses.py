@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.colour import linear_to_srgb
+from core.colour import linear_to_srgb
 
 
 def gamma_correct(x: torch.Tensor, curve: str = "srgb") -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from pipeline.colour import linear_to_srgb
+from core.colour import linear_to_srgb
 
 
 def _check(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.colour import uint8_to_grey_linear
-from pipeline.config import InputError, atomic_write
+from core.colour import uint8_to_grey_linear
+from core.config import InputError, atomic_write
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv"}
 
@@ -42,14 +42,35 @@ def video_name(path: Path) -> str:
     return path.stem
 
 
+def check_video_file(path: Path) -> None:
+    """A one-line error for a path that cannot hold a video: missing, a folder, or empty."""
+    if path.is_dir():
+        raise InputError(f"video {path} is a folder, not a video file; name the file itself in params.yaml")
+    if not path.is_file():
+        raise InputError(f"video {path} does not exist; fix the path in params.yaml")
+    if path.stat().st_size == 0:
+        raise InputError(f"video {path} is empty (0 bytes); copy it again or remove it from params.yaml")
+
+
+def check_decoded(path: Path, decoded: int, reported: int, min_frames: int) -> None:
+    if not decoded:
+        raise InputError(f"video {path} has no decodable frame; it is not a video or is truncated, re-encode it")
+    # Containers may miscount by a frame; a truncated file loses more than that.
+    if reported > 0 and decoded < reported - 1:
+        raise InputError(f"video {path} is truncated: its header says {reported} frames, {decoded} decode; "
+                         "re-encode it")
+    if decoded < min_frames:
+        raise InputError(f"video {path} has {decoded} frames; a sequence needs {min_frames} (2*tau+1): "
+                         "remove it from the video list or lower data.tau")
+
+
 def read_video(path: Path, min_frames: int = 1) -> tuple[np.ndarray, float]:
     """Decode every frame of a video as uint8 RGB [N, H, W, 3]; returns (frames, fps).
 
     Raises InputError for a missing, unreadable, truncated or too short video.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"video {path} does not exist; fix the path in params.yaml")
+    check_video_file(path)
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise InputError(f"video {path} cannot be opened as a video; convert it to mp4 or avi")
@@ -60,19 +81,10 @@ def read_video(path: Path, min_frames: int = 1) -> tuple[np.ndarray, float]:
         ok, frame = cap.read()
         if not ok:
             break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        frames.append(frame)
     cap.release()
-    if not frames:
-        raise InputError(f"video {path} has no decodable frame; it is not a video or is truncated, re-encode it")
-    # Containers may miscount by a frame; a truncated file loses more than that.
-    if reported > 0 and len(frames) < reported - 1:
-        raise InputError(
-            f"video {path} is truncated: its header says {reported} frames, {len(frames)} decode; re-encode it")
-    if len(frames) < min_frames:
-        raise InputError(
-            f"video {path} has {len(frames)} frames; a sequence needs {min_frames} (2*tau+1): "
-            "remove it from the video list or lower data.tau")
-    return np.stack(frames), fps
+    check_decoded(path, len(frames), reported, min_frames)
+    return np.stack(frames)[..., ::-1], fps  # OpenCV decodes BGR
 
 
 def to_grey_linear(frames: np.ndarray, height: int) -> np.ndarray:
@@ -82,11 +94,10 @@ def to_grey_linear(frames: np.ndarray, height: int) -> np.ndarray:
     """
     n, h, w = frames.shape[:3]
     width = max(1, round(w * height / h))
-    out = np.empty((n, height, width), np.float32)
-    for i, frame in enumerate(frames):
-        q = uint8_to_grey_linear(frame)
-        out[i] = q if (h, w) == (height, width) else cv2.resize(q, (width, height), interpolation=cv2.INTER_AREA)
-    return out
+    grey = uint8_to_grey_linear(frames)
+    if (h, w) == (height, width):
+        return grey
+    return np.stack([cv2.resize(q, (width, height), interpolation=cv2.INTER_AREA) for q in grey])
 
 
 def center_crop(frames: np.ndarray, size: int) -> np.ndarray:
@@ -106,8 +117,12 @@ def load_shard(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} is missing; run `dvc repro` to produce it")
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as e:  # noqa: BLE001 - a truncated zip, a bad member, ...: all mean a damaged file
+        raise InputError(f"{path} cannot be read ({type(e).__name__}); it is damaged or truncated: delete it and "
+                         "run `dvc repro` again") from None
 
 
 def write_video(path: Path, frames_rgb: np.ndarray, fps: float) -> None:

@@ -1,0 +1,156 @@
+"""Stage `check`: every param checked before any stage that writes runs.
+
+Every other stage depends on its output, so a bad value (`dvc exp run -S noise.level=HIGH`, `-S data.tau=-1`)
+stops the run here with one line naming the param and the fix, and DVC never reaches, and so never deletes, the
+outputs of the stages after it. The output, data/params.ok, has the same bytes whatever the params: a change
+re-runs only the stages whose own params changed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import baselines  # noqa: F401  (each package import registers its members)
+import degradations  # noqa: F401
+import objectives  # noqa: F401
+import studies  # noqa: F401
+from core.config import InputError, atomic_write, load_params, stage_main
+from core.registry import BASELINES, DEGRADATIONS, OBJECTIVES, STUDIES
+from degradations.raw_noise import level_names
+from models.checkpoint import build_model, model_spec
+
+OUT = Path("data/params.ok")
+
+
+def need(ok: bool, key: str, value, wanted: str) -> None:
+    if not ok:
+        raise InputError(f"{key} is {value!r}; it must be {wanted}; fix it in params.yaml (or your -S)")
+
+
+def integer(section: dict, key: str, name: str, low: int = 1) -> None:
+    v = section.get(key)
+    need(isinstance(v, int) and not isinstance(v, bool) and v >= low, f"{name}.{key}", v, f"an integer >= {low}")
+
+
+def number(section: dict, key: str, name: str, low: float = 0.0, strict: bool = True) -> None:
+    v = section.get(key)
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (v > low if strict else v >= low)
+    need(ok, f"{name}.{key}", v, f"a number {'>' if strict else '>='} {low}")
+
+
+def names(section: dict, key: str, name: str, allow_empty: bool = False) -> list[str]:
+    """A list of distinct strings: a lone string would be read letter by letter, a duplicate twice."""
+    v = section.get(key)
+    need(isinstance(v, list) and all(isinstance(x, str) and x for x in v) and (allow_empty or v),
+         f"{name}.{key}", v, "a list of names, e.g. [a, b]")
+    dup = sorted({x for x in v if v.count(x) > 1})
+    need(not dup, f"{name}.{key}", v, f"a list without repeats (named twice: {', '.join(dup)})")
+    return v
+
+
+def check_data(p: dict) -> None:
+    integer(p["data"], "tau", "data", 1)
+    integer(p["data"], "height", "data", 16)
+    s = p["scenes"]
+    names(s, "videos", "scenes")
+    test, val = names(s, "test_videos", "scenes"), names(s, "val_videos", "scenes")
+    both = sorted(set(test) & set(val))
+    need(not both, "scenes.val_videos", val, f"apart from the test videos (both name {', '.join(both)})")
+    number(s, "detector_threshold", "scenes")
+    for key in ("min_scene_frames", "train_stride", "test_crop", "max_test_sequences"):
+        integer(s, key, "scenes")
+    m = p["motion"]
+    need(isinstance(m.get("source"), str), "motion.source", m.get("source"), "a folder of 240 fps clips")
+    fps = m.get("fps")
+    need(isinstance(fps, list) and fps and all(isinstance(f, int) and f > 0 and 240 % f == 0 for f in fps)
+         and len(set(fps)) == len(fps), "motion.fps", fps, "distinct divisors of 240, e.g. [120, 60, 24]")
+    integer(m, "references_per_clip", "motion")
+    integer(m, "crop", "motion", 8)
+
+
+def check_noise(p: dict) -> None:
+    n = p["noise"]
+    try:
+        level_names(n.get("level"))
+    except ValueError as e:
+        raise InputError(f"{e}; set it with `dvc exp run -S noise.level=high`") from None
+    need(n.get("degradation", "raw_noise") in DEGRADATIONS, "noise.degradation", n.get("degradation"),
+         f"a registered degradation ({', '.join(sorted(DEGRADATIONS))})")
+    integer(n, "seed", "noise", 0)
+
+
+def check_train(p: dict) -> None:
+    t = p["train"]
+    for key in ("steps", "batch", "crop", "width", "weight_width", "checkpoint_every"):
+        integer(t, key, "train")
+    integer(t, "seed", "train", 0)
+    integer(t, "threads", "train", 0)
+    lr = t.get("lr")
+    need(isinstance(lr, list) and len(lr) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in lr),
+         "train.lr", lr, "two positive numbers [start, end], e.g. [2.0e-4, 1.0e-4]")
+    need(t.get("loss") in ("l1", "mse"), "train.loss", t.get("loss"), "l1 (the paper) or mse (the authors' code)")
+    need(t.get("gamma") in ("srgb", "2.2"), "train.gamma", t.get("gamma"), "srgb (the paper) or 2.2")
+    a = t.get("annealing") or {}
+    number(a, "eta", "train.annealing", 0.0, strict=False)
+    number(a, "gamma", "train.annealing")
+    integer(a, "paper_steps", "train.annealing")
+
+
+def check_models(p: dict) -> None:
+    length = 2 * p["data"]["tau"] + 1
+    for name, entry in p["models"].items():
+        spec = model_spec(p, name)  # the arch and every argument are known, or a one-line error
+        model = build_model(spec)
+        need(model.frames <= length and model.frames % 2 == 1, f"models.{name}.args.frames", model.frames,
+             f"odd and at most the sequence length 2*data.tau+1 = {length}")
+        for key, registry in (("objective", OBJECTIVES), ("degradation", DEGRADATIONS)):
+            value = entry.get(key)
+            need(value is None or value in registry, f"models.{name}.{key}", value,
+                 f"a registered {registry.kind} ({', '.join(sorted(o for o in registry if not o.startswith('test_')))})")
+        check_rows(entry, f"models.{name}")
+
+
+def check_rows(entry: dict, name: str) -> None:
+    need(isinstance(entry.get("label"), str) and entry["label"], f"{name}.label", entry.get("label"), "a name")
+    tables = entry.get("tables")
+    need(isinstance(tables, list) and all(isinstance(t, int) for t in tables), f"{name}.tables", tables,
+         "a list of table numbers")
+    own = entry.get("table_labels") or {}
+    need(isinstance(own, dict) and set(own) <= set(tables), f"{name}.table_labels", own,
+         "labels of tables the entry is in")
+
+
+def check_baselines(p: dict) -> None:
+    for name, entry in p["baselines"].items():
+        need(name in BASELINES, f"baselines.{name}", name, f"a registered method ({', '.join(sorted(BASELINES))})")
+        grid = entry.get("grid", [1.0])
+        need(isinstance(grid, list) and grid and all(isinstance(g, (int, float)) and g > 0 for g in grid)
+             and len(set(grid)) == len(grid), f"baselines.{name}.grid", grid, "distinct positive strengths")
+        check_rows(entry, f"baselines.{name}")
+
+
+def check_report(p: dict) -> None:
+    r = p["report"]
+    for study in r.get("studies", []):
+        need(study in STUDIES, "report.studies", r["studies"], f"registered studies ({', '.join(sorted(STUDIES))})")
+    number(r, "margin_db", "report", 0.0, strict=False)
+
+
+def check_params(p: dict) -> None:
+    for section in ("data", "render", "scenes", "motion", "noise", "train", "models", "baselines", "report"):
+        need(isinstance(p.get(section), dict), section, p.get(section), "a section of params.yaml")
+    check_data(p)
+    check_noise(p)
+    check_train(p)
+    check_models(p)
+    check_baselines(p)
+    check_report(p)
+
+
+@stage_main
+def main() -> None:
+    check_params(load_params())
+    atomic_write(OUT, lambda tmp: Path(tmp).write_text("params checked\n"))
+
+
+if __name__ == "__main__":
+    main()

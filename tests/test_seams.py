@@ -1,0 +1,86 @@
+"""Every registered degradation and objective, through the interface the stages use: shapes, seeding (same seed,
+same bytes) and a training step that lowers the loss. A new degradation or objective is covered by registering."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import baselines  # noqa: F401  (each package import registers its members)
+import degradations  # noqa: F401
+import studies  # noqa: F401
+import objectives  # noqa: F401
+from core.registry import BASELINES, DEGRADATIONS, MODELS, OBJECTIVES, STUDIES, Registry
+from core.training_data import TrainingSequences
+from core.frames import save_shard
+from models import build
+
+TRAIN = {"loss": "l1", "gamma": "srgb", "annealing": {"eta": 100.0, "gamma": 0.9998, "paper_steps": 200000}}
+
+
+def smooth_clip(frames: int = 12, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.random((4, 6), dtype=np.float32) * 0.8 + 0.1
+    return np.stack([np.kron(np.roll(base, k, axis=1), np.ones((6, 6), np.float32)) for k in range(frames)])
+
+
+@pytest.fixture
+def sequences(tmp_path):
+    save_shard(tmp_path / "clip.npz", frames=smooth_clip(), starts=np.arange(0, 8, dtype=np.int64))
+    return TrainingSequences(tmp_path, 5)
+
+
+@pytest.mark.parametrize("name", sorted(DEGRADATIONS))
+def test_degradation_shapes_and_seeding(name, sequences):
+    d = DEGRADATIONS.build(name)
+    batch = [sequences.batch(0, 7, 3, 16, 5, d) for _ in range(2)]
+    for key in ("clean", "input", "condition"):
+        assert batch[0][key].numpy().tobytes() == batch[1][key].numpy().tobytes()  # same seed, same bytes
+    assert batch[0]["input"].shape == batch[0]["clean"].shape == (3, 5, 16, 16)
+    assert batch[0]["condition"] is None or batch[0]["condition"].shape == (3, 1, 16, 16)
+    assert not torch.equal(batch[0]["input"], batch[0]["clean"])
+    other = sequences.batch(0, 8, 3, 16, 5, d)
+    assert not torch.equal(other["input"], batch[0]["input"])  # another step, other draws
+    clean = smooth_clip()[None, :5]
+    for level in d.levels:
+        a, b = d.test_set(clean, level, 11), d.test_set(clean, level, 11)
+        assert a.tobytes() == b.tobytes() and a.shape == clean.shape
+        assert a.tobytes() != d.test_set(clean, level, 12).tobytes()
+        stored = {k: np.float32(v) for k, v in d.level(level).items()}
+        assert d.stored_level(stored) == pytest.approx(d.level(level))
+
+
+@pytest.mark.parametrize("degradation", sorted(DEGRADATIONS))
+@pytest.mark.parametrize("name", sorted(o for o in OBJECTIVES if not o.startswith("test_")))
+def test_a_few_steps_of_each_objective_lower_its_loss(name, degradation, sequences):
+    torch.manual_seed(0)
+    objective = OBJECTIVES.build(name, train=TRAIN)
+    model = build("deformable_3d", frames=5, width=4, weight_width=8)
+    net = objective.wrap(model)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    batch = sequences.batch(0, 0, 4, 16, 5, DEGRADATIONS.build(degradation))  # one fixed batch
+    losses = []
+    for step in range(40):
+        loss = objective.loss(net, batch, step, 40)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert min(losses[-5:]) < 0.9 * losses[0]
+
+
+def test_every_registry_refuses_a_duplicate_and_names_the_known_ones():
+    for registry in (MODELS, BASELINES, DEGRADATIONS, OBJECTIVES, STUDIES):
+        first = next(iter(registry))
+        with pytest.raises(ValueError, match="registered twice"):
+            registry.register(first)(object)
+        with pytest.raises(KeyError, match=first):
+            registry.get("no such thing")
+    r = Registry("thing")
+
+    @r.register("a")
+    class A:
+        def __init__(self, x):
+            self.x = x
+
+    assert "a" in r and list(r) == ["a"] and r.build("a", x=1).x == 1 and A.registered_name == "a"
