@@ -39,11 +39,18 @@ def group_outputs(weights: torch.Tensor, samples: torch.Tensor, groups: int) -> 
 
 
 def annealed_loss(out: torch.Tensor, aux: dict, target: torch.Tensor, weight: float, kind: str = "l1",
-                  curve: str = "srgb") -> torch.Tensor:
-    """Eq. 11: loss of the output + weight * sum over groups of the loss of each group's scaled output."""
+                  curve: str = "srgb", normalised: bool = False) -> torch.Tensor:
+    """Eq. 11: loss of the output + weight * sum over the s groups of the loss of each group's scaled output.
+
+    normalised=True divides that sum by 1 + weight * s: a weighted mean of the s + 1 terms, the same minimiser
+    at every step and eq. 11 itself once the weight has decayed. Why: eq. 11's weight starts at eta = 100, so
+    the loss, and with it Adam's second-moment estimate, start hundreds of times larger than they end; over
+    the paper's 2e5 steps Adam forgets that start, but a run of a few hundred steps compresses the decay into
+    its first tens of steps and then moves the weights by a hundredth of what it should for the rest."""
     loss = reconstruction_loss(out, target, kind, curve)
     if weight == 0 or not aux or aux["groups"] < 2:
         return loss
     parts = group_outputs(aux["weights"], aux["samples"], aux["groups"])
-    return loss + weight * sum(reconstruction_loss(parts[:, i:i + 1], target, kind, curve)
-                               for i in range(aux["groups"]))
+    total = loss + weight * sum(reconstruction_loss(parts[:, i:i + 1], target, kind, curve)
+                                for i in range(aux["groups"]))
+    return total / (1 + weight * aux["groups"]) if normalised else total

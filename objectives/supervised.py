@@ -24,9 +24,11 @@ class Annealed(Objective):
 
     def __init__(self, train):
         super().__init__(train)
-        self.annealing = train["annealing"]
+        self.annealing = {k: v for k, v in train["annealing"].items() if k != "normalised"}
+        self.normalised = bool(train["annealing"].get("normalised", False))
 
     def loss(self, net, batch, step, steps):
         out, aux = net(batch["input"], batch["condition"], return_aux=True)
         weight = annealing_weight(step, steps, **self.annealing)
-        return annealed_loss(out, aux, reference(batch["clean"]), weight, self.kind, self.curve)
+        return annealed_loss(out, aux, reference(batch["clean"]), weight, self.kind, self.curve,
+                             self.normalised)

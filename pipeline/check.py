@@ -80,19 +80,25 @@ def check_noise(p: dict) -> None:
 
 def check_train(p: dict) -> None:
     t = p["train"]
-    for key in ("steps", "batch", "crop", "width", "weight_width", "checkpoint_every"):
+    for key in ("steps", "batch", "crop", "width", "weight_width", "checkpoint_every", "tune_steps"):
         integer(t, key, "train")
     integer(t, "seed", "train", 0)
     integer(t, "threads", "train", 0)
-    lr = t.get("lr")
-    need(isinstance(lr, list) and len(lr) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in lr),
-         "train.lr", lr, "two positive numbers [start, end], e.g. [2.0e-4, 1.0e-4]")
+    number(t, "max_offset", "train")
+    grid = t.get("lr_grid")
+    need(isinstance(grid, list) and grid and all(isinstance(x, (int, float)) and x > 0 for x in grid)
+         and len(set(grid)) == len(grid), "train.lr_grid", grid, "distinct positive rates, e.g. [3.0e-4, 1.0e-3]")
+    w = t.get("warmup")
+    need(isinstance(w, (int, float)) and 0 <= w < 1, "train.warmup", w, "a share of the steps in [0, 1)")
+    need(t.get("schedule") in ("cosine", "linear"), "train.schedule", t.get("schedule"), "cosine or linear")
     need(t.get("loss") in ("l1", "mse"), "train.loss", t.get("loss"), "l1 (the paper) or mse (the authors' code)")
     need(t.get("gamma") in ("srgb", "2.2"), "train.gamma", t.get("gamma"), "srgb (the paper) or 2.2")
     a = t.get("annealing") or {}
     number(a, "eta", "train.annealing", 0.0, strict=False)
     number(a, "gamma", "train.annealing")
     integer(a, "paper_steps", "train.annealing")
+    need(isinstance(a.get("normalised", False), bool), "train.annealing.normalised", a.get("normalised"),
+         "true or false")
 
 
 def check_models(p: dict) -> None:

@@ -12,42 +12,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
+import degradations  # noqa: F401  (registers the degradations)
 from core.config import load_params, stage_main
 from core.frames import load_shard, save_shard
 from core.metrics import srgb_mse
 from core.registry import DEGRADATIONS
 from core.results import (EVAL, MOTION_COLUMNS, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels,
                           score_sequences, write_csv, write_json)
-from degradations import Degradation
-from degradations.base import reference
+from engine.infer import run_model
 from models.checkpoint import load_model
-
-CHUNK = 4
-
-
-def model_input(model, sequences: np.ndarray) -> torch.Tensor:
-    """The frames a model takes from 2*tau+1-frame sequences: all of them, or the reference alone."""
-    t = sequences.shape[1]
-    half = model.frames // 2
-    return torch.from_numpy(np.ascontiguousarray(sequences[:, t // 2 - half:t // 2 + half + 1]))
-
-
-@torch.no_grad()
-def run_model(model, sequences: np.ndarray, degradation: Degradation, level: dict):
-    """Restored reference frames [n, H, W], seconds per sequence, and the aux dicts' diagnostic keys."""
-    frames = model_input(model, sequences)
-    outs, auxes, seconds = [], [], 0.0
-    for i in range(0, len(frames), CHUNK):
-        x = frames[i:i + CHUNK]
-        condition = degradation.condition(reference(x), level)
-        start = time.perf_counter()
-        out, aux = model(x, condition, return_aux=True)
-        seconds += time.perf_counter() - start
-        outs.append(out[:, 0].numpy())
-        auxes.append({k: aux[k] for k in model.diagnostic_keys})
-    return np.concatenate(outs), seconds / len(frames), auxes
 
 
 @stage_main

@@ -1,189 +1,37 @@
-"""Stage `train@<model>`: train one model of the `models` dict of params with its training objective.
+"""Stage `train@<model>`: train one model of the `models` dict of params at the peak learning rate that
+`tune@<model>` chose on the validation split (engine/train.py holds the loop and the schedule).
 
-Adam with the learning rate of `train.lr`; the objective (supervised, annealed, ...) turns a batch into a loss;
-the degradation draws the training inputs on the fly. Writes data/models/<model>/model.pt (spec and weights
-only) and dvclive curves and summary; a checkpoint in data/checkpoints/ every train.checkpoint_every steps lets
-an interrupted run resume to the same weights, and only the very same run (params, training data, code)
-resumes. Several GPUs or nodes: `torchrun --nproc_per_node N -m pipeline.train <model>` (rank 0 writes).
+Writes data/models/<model>/model.pt and dvclive curves; a checkpoint in data/checkpoints/ lets an interrupted
+run resume. Several GPUs or nodes: `torchrun --nproc_per_node N -m pipeline.train <model>` (rank 0 writes).
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-import os
 import sys
-import time
 from pathlib import Path
 
-import torch
-import torch.distributed as dist
-from tqdm import tqdm
-
 from core.config import InputError, load_params, stage_main
-from core.imports import ROOT, import_closure
-from core.registry import DEGRADATIONS, OBJECTIVES
-from core.training_data import TrainingSequences, seed_everything
-from degradations import Degradation  # noqa: F401  (registers the degradations)
-from models.checkpoint import build_model, load_state, model_spec, save_model
-from objectives import Objective  # noqa: F401  (registers the objectives)
+from engine.train import train
 
 CHECKPOINTS = Path("data/checkpoints")
-TRAIN_DATA = Path("data/scenes/train")
-DIVERGED = 10.0  # a final loss this many times the untrained model's is a failed run, not a result
+TUNED = Path("data/tune")
 
 
-def run_key(spec: dict, entry: dict, params: dict, data_folder: Path) -> str:
-    """What a checkpoint must match to be resumed: the model, its objective and degradation, every training
-    setting, the sequence length, the bytes of the training data and the source of the code that trains."""
-    h = hashlib.sha256(json.dumps([spec, entry.get("objective", "supervised"), entry.get("degradation", "raw_noise"),
-                                   params["train"], params["data"]["tau"]], sort_keys=True).encode())
-    for path in sorted(data_folder.glob("*.npz")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    for path in import_closure("pipeline.train"):
-        h.update(str(path.relative_to(ROOT)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def learning_rate(step: int, steps: int, lr: list[float]) -> float:
-    return lr[0] + (lr[1] - lr[0]) * step / max(steps, 1)
-
-
-class Distributed:
-    """Rank and world size from torchrun's environment; a plain run is rank 0 of 1."""
-
-    def __init__(self):
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        self.device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
-        if self.world > 1:
-            if self.device.type == "cuda":
-                torch.cuda.set_device(self.device)
-            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-
-    def wrap(self, model):
-        if self.world == 1:
-            return model
-        ids = [self.device.index] if self.device.type == "cuda" else None
-        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
-
-    def my_slice(self, batch_size: int) -> slice:
-        if batch_size % self.world:
-            raise InputError(f"train.batch={batch_size} does not split over {self.world} processes; "
-                             "make it a multiple of the process count")
-        per = batch_size // self.world
-        return slice(self.rank * per, (self.rank + 1) * per)
-
-    def close(self):
-        if self.world > 1:
-            dist.destroy_process_group()
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def on_device(batch: dict, mine: slice, device) -> dict:
-    """This rank's slice of the batch's tensors, on its device (the generator stays as it is)."""
-    def move(v):
-        if isinstance(v, dict):
-            return {k: move(x) for k, x in v.items()}
-        return v[mine].to(device) if isinstance(v, torch.Tensor) else v
-    return {k: move(v) for k, v in batch.items()}
-
-
-def train(name: str, params: dict, out_dir: Path, checkpoint: Path, stop_after: int | None = None) -> dict:
-    """Train model `name`; returns the final summary. stop_after=k stops after k steps (to test resuming)."""
-    cfg, spec, entry = params["train"], model_spec(params, name), params["models"][name]
-    torch.set_num_threads(cfg.get("threads") or os.cpu_count() or 1)
-    seed_everything(cfg["seed"])
-    dist_ = Distributed()
-    model = build_model(spec).to(dist_.device)
-    objective = OBJECTIVES.build(entry.get("objective", "supervised"), train=cfg)
-    degradation = DEGRADATIONS.build(entry.get("degradation", "raw_noise"))
-    optimiser = torch.optim.Adam(model.parameters(), lr=cfg["lr"][0])
-    data = TrainingSequences(TRAIN_DATA, 2 * params["data"]["tau"] + 1, cfg["crop"])
-    key, start, history = run_key(spec, entry, params, TRAIN_DATA), 0, []
-    if checkpoint.is_file():
-        state = load_state(checkpoint, dist_.device)
-        if state["hash"] == key:
-            model.load_state_dict(state["model"])
-            optimiser.load_state_dict(state["optimiser"])
-            start, history = state["step"], state["history"]
-    net = dist_.wrap(objective.wrap(model))
-    mine = dist_.my_slice(cfg["batch"])
-    steps, main_rank = cfg["steps"], dist_.rank == 0
-    live = None
-    if main_rank:
-        from dvclive import Live
-
-        live = Live(str(out_dir / "live"), dvcyaml=False, save_dvc_exp=False)
-        for s, loss in history:  # a resumed run replays the curve it already has
-            live.step = s
-            live.log_metric("train/loss", loss)
-    bar = tqdm(range(start, steps), initial=start, total=steps, desc=f"train {name}", disable=not main_rank)
-    began = time.perf_counter()
-    model.train()
-    for step in bar:
-        if stop_after is not None and step >= stop_after:
-            break
-        batch = data.batch(cfg["seed"], step, cfg["batch"], cfg["crop"], model.frames, degradation)
-        for group in optimiser.param_groups:
-            group["lr"] = learning_rate(step, steps, cfg["lr"])
-        loss = objective.loss(net, on_device(batch, mine, dist_.device), step, steps)
-        value = loss.item()  # one host sync a step
-        if not math.isfinite(value):
-            saved = state_step(checkpoint)
-            raise InputError(f"the loss of {name} became {value} at step {step}; the last good checkpoint "
-                             f"{checkpoint} ({'none yet' if saved is None else f'step {saved}'}) is kept; "
-                             "lower train.lr and rerun")
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        if main_rank:
-            history.append((step, value))
-            live.step = step
-            live.log_metric("train/loss", value)
-            bar.set_postfix(loss=f"{value:.4f}")
-            done = step + 1
-            if done % cfg["checkpoint_every"] == 0 or done == steps:
-                save_checkpoint(checkpoint, {"hash": key, "step": done, "model": model.state_dict(),
-                                             "optimiser": optimiser.state_dict(), "history": history})
-    finished = stop_after is None or stop_after >= steps
-    summary = {}
-    if main_rank and finished:
-        first = history[0][1]  # the untrained model's loss
-        tail = [loss for _, loss in history[-max(1, steps // 10):]]
-        summary = {"final_loss": sum(tail) / len(tail), "steps": steps, "parameters": model.parameter_count(),
-                   "seconds": round(time.perf_counter() - began, 1)}
-        if summary["final_loss"] > DIVERGED * first:
-            raise InputError(f"training {name} diverged: its loss rose from {first:.4g} to {summary['final_loss']:.4g}"
-                             f"; no model is written; lower train.lr and rerun")
-        live.summary = summary
-        live.end()
-        save_model(out_dir / "model.pt", spec, model)
-        checkpoint.unlink(missing_ok=True)  # a finished run is the model file; a rerun starts afresh
-    dist_.close()
-    return summary
-
-
-def state_step(path: Path) -> int | None:
-    return load_state(path)["step"] if path.is_file() else None
+def tuned_rate(name: str) -> float:
+    path = TUNED / name / "lr.json"
+    if not path.is_file():
+        raise InputError(f"{path} is missing; run `dvc repro tune@{name}` first")
+    return float(json.loads(path.read_text())["lr"])
 
 
 @stage_main
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        raise InputError("usage: python -m pipeline.train <model name from params.yaml `models`>")
+    params = load_params()
+    if len(argv) != 1 or argv[0] not in params["models"]:
+        raise InputError(f"usage: python -m pipeline.train <one of {', '.join(params['models'])}>")
     name = argv[0]
-    train(name, load_params(), Path("data/models") / name, CHECKPOINTS / f"{name}.pt")
+    train(name, params, Path("data/models") / name, CHECKPOINTS / f"{name}.pt", tuned_rate(name))
 
 
 if __name__ == "__main__":

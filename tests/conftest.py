@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["pipeline", "core", "models", "baselines", "degradations", "objectives", "studies", "tools", "profiles",
-                 "reports/paper", "dvc.yaml", "params.yaml", ".gitignore"]
+# Every package (a folder with __init__.py), the profiles, the published figures and the DVC files.
+PROJECT_FILES = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "tests") + [
+    "profiles", "reports/paper", "dvc.yaml", "params.yaml", ".gitignore"]
 
 
 def copy_project(dest: Path) -> Path:

@@ -131,7 +131,7 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch
     ({"train.steps": 0}, "train.steps is 0; it must be an integer >= 1"),
     ({"train.batch": 0}, "train.batch is 0; it must be an integer >= 1"),
     ({"train.loss": "l2"}, "train.loss is 'l2'; it must be l1 (the paper) or mse"),
-    ({"train.lr": [2e-4]}, "train.lr is [0.0002]; it must be two positive numbers"),
+    ({"train.lr_grid": [2e-4, 2e-4]}, "train.lr_grid is [0.0002, 0.0002]; it must be distinct positive rates"),
     ({"scenes.test_videos": "carphone_pristine"}, "scenes.test_videos is 'carphone_pristine'; it must be a list"),
     ({"scenes.test_videos": ["a", "b", "a"]}, "a list without repeats (named twice: a)"),
     ({"scenes.val_videos": ["carphone_pristine"]}, "apart from the test videos (both name carphone_pristine)"),
@@ -158,9 +158,11 @@ def test_a_model_entry_with_a_mistyped_argument_or_arch(workdir, capsys):
 def test_numbers_typed_without_a_dot_are_numbers(workdir):
     from core.config import load_params
 
-    Path("params.yaml").write_text(yaml.safe_dump(base_params()).replace("- 0.001\n  - 0.0005", "- 2e-4\n  - 1e-4"))
+    text = yaml.safe_dump(base_params())
+    assert "- 0.0003\n  - 0.001\n  - 0.003" in text
+    Path("params.yaml").write_text(text.replace("- 0.0003\n  - 0.001\n  - 0.003", "- 2e-4\n  - 1e-4\n  - 3e-3"))
     params = load_params()
-    assert params["train"]["lr"] == [2e-4, 1e-4]
+    assert params["train"]["lr_grid"] == [2e-4, 1e-4, 3e-3]
     check.check_params(params)
 
 

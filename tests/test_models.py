@@ -95,3 +95,29 @@ def test_a_mistyped_model_argument_is_an_error_that_names_it():
     assert spec["args"] == {"width": 4, "weight_width": 8, "frames": 5, "dynamic_offsets": False}
     params["models"]["m"] = {"arch": "dncnn", "args": {"width": 32}}
     assert model_spec(params, "m")["args"] == {"width": 32}  # DnCNN takes no weight_width: none is passed
+
+
+def test_every_model_builds_and_trains_a_step_at_the_paper_sizes():
+    """The paper profile runs on a GPU; this catches a crash at its sizes (width 64) on the CPU first."""
+    import yaml
+
+    from core.imports import ROOT
+    from core.registry import DEGRADATIONS, OBJECTIVES
+    from models.checkpoint import build_model
+    from tools.profile import merge
+
+    import objectives  # noqa: F401
+
+    params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()),
+                   yaml.safe_load((ROOT / "profiles/paper.yaml").read_text()))
+    d = DEGRADATIONS.build("raw_noise")
+    for name, entry in params["models"].items():
+        torch.manual_seed(0)
+        model = build_model(model_spec(params, name))
+        objective = OBJECTIVES.build(entry.get("objective", "supervised"), train=params["train"])
+        g = torch.Generator().manual_seed(0)
+        clean = torch.rand(1, model.frames, 24, 24, generator=g)
+        batch = {"clean": clean, **d.training_pair(clean, g), "generator": g}
+        loss = objective.loss(objective.wrap(model), batch, 0, params["train"]["steps"])
+        loss.backward()
+        assert torch.isfinite(loss), name

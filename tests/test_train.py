@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-import pipeline.train as train_stage
+import engine.train as train_stage
 from core.config import InputError
 from core.frames import save_shard
 from core.registry import OBJECTIVES
@@ -27,6 +27,9 @@ class NanAtStep3(Supervised):
     def loss(self, net, batch, step, steps):
         loss = super().loss(net, batch, step, steps)
         return loss * float("nan") if step == 3 else loss
+
+
+LR = 1e-3
 
 
 def small_params(**train) -> dict:
@@ -60,11 +63,11 @@ def same(a: dict, b: dict, atol=0.0) -> bool:
 
 def test_interrupted_then_resumed_equals_uninterrupted(project):
     params = small_params()
-    train_stage.train("d3d", params, Path("full"), Path("ck/full.pt"))
-    train_stage.train("d3d", params, Path("split"), Path("ck/split.pt"), stop_after=3)
+    train_stage.train("d3d", params, Path("full"), Path("ck/full.pt"), LR)
+    train_stage.train("d3d", params, Path("split"), Path("ck/split.pt"), LR, stop_after=3)
     assert not Path("split/model.pt").exists()
     assert torch.load("ck/split.pt")["step"] == 2  # the checkpoint of step 2; step 3's work is redone
-    train_stage.train("d3d", params, Path("split"), Path("ck/split.pt"))
+    train_stage.train("d3d", params, Path("split"), Path("ck/split.pt"), LR)
     assert same(weights(Path("full/model.pt")), weights(Path("split/model.pt")))
     curve = Path("split/live/plots/metrics/train/loss.tsv").read_text().splitlines()
     assert len(curve) == 1 + 6  # header and every step, the replayed ones included
@@ -72,32 +75,32 @@ def test_interrupted_then_resumed_equals_uninterrupted(project):
 
 def test_changed_training_data_trains_anew_rather_than_resuming(project):
     """The user's own videos replace the training data: the old checkpoint must not stand in for training."""
-    train_stage.train("kpn5_image", small_params(), Path("a"), Path("ck.pt"), stop_after=4)
+    train_stage.train("kpn5_image", small_params(), Path("a"), Path("ck.pt"), LR, stop_after=4)
     shard = dict(np.load("data/scenes/train/clip.npz"))
     save_shard("data/scenes/train/clip.npz", frames=shard["frames"][:, ::-1].copy(), starts=shard["starts"])
-    train_stage.train("kpn5_image", small_params(), Path("b"), Path("ck.pt"))
-    train_stage.train("kpn5_image", small_params(), Path("c"), Path("fresh.pt"))
+    train_stage.train("kpn5_image", small_params(), Path("b"), Path("ck.pt"), LR)
+    train_stage.train("kpn5_image", small_params(), Path("c"), Path("fresh.pt"), LR)
     assert same(weights(Path("b/model.pt")), weights(Path("c/model.pt")))
     assert not Path("ck.pt").exists()  # a finished run leaves no checkpoint to be mistaken for it later
 
 
 def test_the_same_params_give_byte_identical_model_files(project):
     for out in ("x", "y"):
-        train_stage.train("d2d", small_params(), Path(out), Path(f"{out}.pt"))
+        train_stage.train("d2d", small_params(), Path(out), Path(f"{out}.pt"), LR)
     assert Path("x/model.pt").read_bytes() == Path("y/model.pt").read_bytes()
     assert set(torch.load("x/model.pt")) == {"spec", "model"}  # timings live in the dvclive summary
 
 
 def test_a_diverging_run_is_refused_not_saved(project):
     with pytest.raises(InputError, match="training dncnn diverged: its loss rose from"):
-        train_stage.train("dncnn", small_params(steps=20, lr=[1e3, 1e3]), Path("out"), Path("ck.pt"))
+        train_stage.train("dncnn", small_params(steps=20), Path("out"), Path("ck.pt"), 1e3)
     assert not Path("out/model.pt").exists()
 
 
 def test_a_changed_setting_does_not_resume_a_stale_checkpoint(project):
-    train_stage.train("kpn5_image", small_params(), Path("a"), Path("ck.pt"), stop_after=2)
-    train_stage.train("kpn5_image", small_params(seed=1), Path("b"), Path("ck.pt"))
-    train_stage.train("kpn5_image", small_params(seed=1), Path("c"), Path("ck_fresh.pt"))
+    train_stage.train("kpn5_image", small_params(), Path("a"), Path("ck.pt"), LR, stop_after=2)
+    train_stage.train("kpn5_image", small_params(seed=1), Path("b"), Path("ck.pt"), LR)
+    train_stage.train("kpn5_image", small_params(seed=1), Path("c"), Path("ck_fresh.pt"), LR)
     assert same(weights(Path("b/model.pt")), weights(Path("c/model.pt")))
 
 
@@ -105,7 +108,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(project):
     params = small_params()
     params["models"]["d2d"]["objective"] = "test_nan_at_step_3"
     with pytest.raises(InputError, match=r"loss of d2d became nan at step 3; the last good checkpoint .*step 2"):
-        train_stage.train("d2d", params, Path("out"), Path("ck.pt"))
+        train_stage.train("d2d", params, Path("out"), Path("ck.pt"), LR)
     state = torch.load("ck.pt")
     assert state["step"] == 2 and all(torch.isfinite(v).all() for v in state["model"].values())
 
@@ -115,6 +118,8 @@ def test_ddp_two_gloo_processes_equal_one_process_with_the_whole_batch(tmp_path)
         root = copy_project(tmp_path / name)
         training_data(root)
         (root / "params.yaml").write_text(yaml.safe_dump(small_params(steps=4)))
+        (root / "data/tune/d3d").mkdir(parents=True)
+        (root / "data/tune/d3d/lr.json").write_text(f'{{"lr": {LR}}}')
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "-m", "pipeline.train", "d3d"], cwd=tmp_path / "one", env=env, check=True,
                    capture_output=True)
@@ -126,3 +131,67 @@ def test_ddp_two_gloo_processes_equal_one_process_with_the_whole_batch(tmp_path)
     two = weights(tmp_path / "two/data/models/d3d/model.pt")
     assert same(one, two, atol=1e-5)
     assert not same(one, {k: torch.zeros_like(v) for k, v in one.items()})
+
+
+def test_warm_up_then_cosine_decay_at_chosen_steps():
+    lr = train_stage.learning_rate
+    assert lr(0, 100, 1e-3) == pytest.approx(1e-4)  # warm-up over 10 steps: 1/10 of the peak at the first
+    assert lr(9, 100, 1e-3) == pytest.approx(1e-3)
+    assert lr(10, 100, 1e-3) == pytest.approx(1e-3)  # the peak, then cosine
+    assert lr(55, 100, 1e-3) == pytest.approx(5e-4)  # half way through the decay: half the peak
+    assert lr(99, 100, 1e-3) == pytest.approx(1e-3 * 0.5 * (1 + np.cos(np.pi * 89 / 90)))
+    assert lr(0, 200000, 2e-4, 0.0, "linear") == pytest.approx(2e-4)  # the paper: 2e-4 -> 1e-4
+    assert lr(100000, 200000, 2e-4, 0.0, "linear") == pytest.approx(1.5e-4)
+
+
+def test_the_thread_setting_respects_a_shared_machine(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert train_stage.thread_count(0) == 1
+    assert train_stage.thread_count(3) == 3  # an explicit setting is the user's
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert train_stage.thread_count(0) == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("name", ["kpn5_image", "d3d"])
+def test_a_model_trained_a_few_dozen_steps_beats_its_input(tmp_path, monkeypatch, name):
+    """The default recipe (warm-up, cosine, the middle rate of the shared grid) on a tiny set of smooth
+    frames: at the high test level, the trained model's output is closer to the clean frames than its input."""
+    from core.registry import DEGRADATIONS
+    from models.checkpoint import load_model
+
+    monkeypatch.chdir(tmp_path)
+    g = torch.Generator().manual_seed(0)
+    frames = torch.nn.functional.interpolate(torch.rand(1, 12, 6, 8, generator=g), size=(36, 48), mode="bilinear")
+    frames = (frames[0] * 0.8 + 0.1).numpy()
+    save_shard("data/scenes/train/smooth.npz", frames=frames, starts=np.arange(8, dtype=np.int64))
+    params = small_params(steps=60, batch=8, crop=24)
+    train_stage.train(name, params, Path("m"), Path("ck.pt"), params["train"]["lr_grid"][1])
+    model = load_model("m/model.pt")
+    d = DEGRADATIONS.build("raw_noise")
+    clean = np.repeat(frames[None, 2:7], 8, 0)
+    noisy = torch.from_numpy(d.test_set(clean, "high", 3))
+    clean = torch.from_numpy(clean)
+    x = noisy[:, 2 - model.frames // 2:3 + model.frames // 2]
+    with torch.no_grad():
+        out = model(x, d.condition(noisy[:, 2:3], d.level("high")))
+    err_out = (out[:, 0] - clean[:, 2]).square().mean()
+    err_in = (noisy[:, 2] - clean[:, 2]).square().mean()
+    assert err_out < 0.7 * err_in
+
+
+def test_the_tuning_stage_keeps_the_best_rate_and_skips_one_that_diverges(project):
+    """tune@<model>: every rate of the shared grid gets the same short run and is scored on the validation
+    split; a rate that blows the model up scores -inf; the best PSNR is the rate training reads."""
+    import json
+
+    import pipeline.tune as tune
+
+    g = torch.Generator().manual_seed(1)
+    val = torch.nn.functional.interpolate(torch.rand(4, 5, 4, 4, generator=g), size=(24, 24), mode="bilinear")
+    save_shard("data/scenes/val.npz", frames=(val * 0.8 + 0.1).numpy())
+    params = small_params(tune_steps=12, lr_grid=[3e-3, 1e3], crop=16)
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    tune.main(["kpn5_image"])
+    grid = json.loads(Path("data/tune/kpn5_image/grid.json").read_text())
+    assert grid["validation_psnr"]["1000"] == float("-inf") and np.isfinite(grid["validation_psnr"]["0.003"])
+    assert json.loads(Path("data/tune/kpn5_image/lr.json").read_text()) == {"lr": 3e-3}

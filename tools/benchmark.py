@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,10 +53,9 @@ def bench_noise() -> float:
 
 def repro_data_stages(profile: str | None) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("pipeline", "core", "models", "baselines", "degradations", "objectives", "studies", "tools",
-                     "profiles", "reports", "dvc.yaml", "params.yaml"):
-            src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copy)(src, Path(tmp) / name)
+        from tests.conftest import copy_project
+
+        copy_project(Path(tmp))
         run = lambda *cmd: subprocess.run(cmd, cwd=tmp, check=True, capture_output=True)  # noqa: E731
         if profile:
             run(sys.executable, "-m", "tools.profile", profile)
