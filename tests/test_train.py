@@ -189,7 +189,7 @@ def test_the_tuning_stage_keeps_the_best_rate_and_skips_one_that_diverges(projec
     g = torch.Generator().manual_seed(1)
     val = torch.nn.functional.interpolate(torch.rand(4, 5, 4, 4, generator=g), size=(24, 24), mode="bilinear")
     save_shard("data/scenes/val.npz", frames=(val * 0.8 + 0.1).numpy())
-    params = small_params(tune_steps=12, lr_grid=[3e-3, 1e3], crop=16)
+    params = small_params(tune_steps=12, tune_crop=16, lr_grid=[3e-3, 1e3], crop=16)
     Path("params.yaml").write_text(yaml.safe_dump(params))
     tune.main(["kpn5_image"])
     grid = json.loads(Path("data/tune/kpn5_image/grid.json").read_text())
