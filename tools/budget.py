@@ -1,0 +1,212 @@
+"""The training-budget study: test PSNR against training CPU-seconds for DnCNN, KPN 5x5, Deformable 2D and
+Deformable 3D, at two widths and two seeds, with the classical methods as horizontal lines.
+
+    python -m tools.budget            # after `dvc repro` (it reads the test sets and the tuned rates)
+
+Every point is a separate training run to its own budget (the default recipe: warm-up, cosine decay, the rate
+tune@<model> chose), one thread per run, two runs side by side. It also trains the default width and budget
+once more with two threads: float sums in another order, a cheap proxy for another machine, and prints that
+difference per model. Writes reports/budget/budget.csv, reports/budget/figure_budget.png and reports/budget.md.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import multiprocessing
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+OUT = Path("reports/budget")
+# Each study model and the classical method it must catch (the best classical row of its table).
+MODELS = {"dncnn": "BM3D", "kpn5_image": "BM3D", "d2d": "BM3D", "d3d": "BM4D (VBM4D stand-in)"}
+TABLE = {"dncnn": 2, "kpn5_image": 2, "d2d": 2, "d3d": 3}
+
+
+def sized(params: dict, name: str, width: int) -> dict:
+    """params with model `name` at U-Net width `width` (DnCNN has no U-Net: its own width is 2x that)."""
+    p = copy.deepcopy(params)
+    if params["models"][name]["arch"] == "dncnn":
+        p["models"][name]["args"]["width"] = 2 * width
+    else:
+        p["train"].update(width=width, weight_width=2 * width)
+    return p
+
+
+def run(job: dict) -> list[dict]:
+    """Train one (model, width, seed, steps, threads) and score it on the test sets of every level."""
+    import torch
+
+    import degradations  # noqa: F401
+    from core.frames import load_shard
+    from core.registry import DEGRADATIONS
+    from core.results import noisy_levels, result_rows, score_sequences
+    from engine.infer import run_model
+    from engine.train import Diverged, train
+    from models.checkpoint import load_model
+
+    params = sized(job["params"], job["model"], job["width"])
+    params["train"].update(steps=job["steps"], seed=job["seed"], threads=job["threads"])
+    torch.set_num_threads(job["threads"])
+    with tempfile.TemporaryDirectory() as tmp:
+        began = time.process_time()
+        try:
+            train(job["model"], params, Path(tmp), Path(tmp) / "ck.pt", job["lr"])
+        except Diverged:
+            return []
+        cpu = time.process_time() - began
+        model = load_model(Path(tmp) / "model.pt")
+    test = load_shard("data/scenes/test.npz")
+    tau = test["frames"].shape[1] // 2
+    d = DEGRADATIONS.build("raw_noise")
+    rows = []
+    for path in noisy_levels():
+        noisy = load_shard(path)
+        out = run_model(model, noisy["test"], d, d.stored_level(noisy))[0]
+        avg = result_rows(score_sequences(out, test["frames"][:, tau]), test["subset"], [0], "", False, path.stem)[-1]
+        rows.append({k: job[k] for k in ("model", "width", "seed", "steps", "threads")}
+                    | {"cpu_seconds": round(cpu, 1), "level": path.stem, "psnr": avg["psnr"]})
+    return rows
+
+
+def crossover(points: pd.DataFrame, target: float) -> tuple[float | None, bool]:
+    """CPU-seconds where the mean curve reaches `target` dB: interpolated between measured points, else
+    extrapolated along the last segment (log-seconds); (None, False) if the curve flattens or falls there."""
+    xs, ys = np.log(points.cpu_seconds.to_numpy()), points.psnr.to_numpy()
+    for k in range(len(xs) - 1):
+        if ys[k] < target <= ys[k + 1]:
+            return float(np.exp(xs[k] + (target - ys[k]) * (xs[k + 1] - xs[k]) / (ys[k + 1] - ys[k]))), False
+    if ys[0] >= target:
+        return float(np.exp(xs[0])), False
+    slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) if len(xs) > 1 else 0.0
+    if slope <= 0:
+        return None, False
+    return float(np.exp(xs[-1] + (target - ys[-1]) / slope)), True
+
+
+def figure(df: pd.DataFrame, classical: dict, default: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = sorted(set(df.level))
+    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4.2), squeeze=False)
+    colours = dict(zip(MODELS, plt.cm.tab10.colors))
+    for ax, level in zip(axes[0], levels):
+        for (model, width), rows in df[(df.level == level) & (df.threads == 1)].groupby(["model", "width"]):
+            g = rows.groupby("steps").agg(cpu=("cpu_seconds", "mean"), mean=("psnr", "mean"), lo=("psnr", "min"),
+                                          hi=("psnr", "max")).sort_values("cpu")
+            ax.errorbar(g.cpu, g["mean"], yerr=[g["mean"] - g.lo, g.hi - g["mean"]], marker="o", capsize=2,
+                        color=colours[model], linestyle="-" if width == min(df.width) else "--",
+                        label=f"{model} width {width}")
+        for i, (label, value) in enumerate(sorted(classical[level].items())):
+            ax.axhline(value, color="grey", linestyle=":", linewidth=1)
+            ax.text(ax.get_xlim()[0] if i % 2 else ax.get_xlim()[1], value, f" {label}", fontsize=7, va="bottom",
+                    ha="left" if i % 2 else "right")
+        d = default[default.level == level]
+        ax.scatter(d.cpu_seconds, d.psnr, marker="*", s=90, color="black", zorder=5, label="default run")
+        ax.set_xscale("log")
+        ax.set_xlabel("training CPU-seconds (one thread)")
+        ax.set_ylabel("test PSNR (dB, avg of subsets)")
+        ax.set_title(f"{level} noise: error bars span the seeds")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=list(MODELS))
+    ap.add_argument("--widths", nargs="+", type=int, default=[8, 16])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1], help="seeds at the first width")
+    ap.add_argument("--wide-seeds", nargs="+", type=int, default=[0], help="seeds at the other widths")
+    ap.add_argument("--steps", nargs="+", type=int, default=[100, 250, 600])
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+    from core.config import load_params
+
+    params = load_params()
+    lrs = {m: json.loads(Path(f"data/tune/{m}/lr.json").read_text())["lr"] for m in args.models}
+    jobs = [{"params": params, "model": m, "width": w, "seed": s, "steps": n, "threads": 1, "lr": lrs[m]}
+            for m in args.models for w in args.widths for s in (args.seeds if w == args.widths[0] else args.wide_seeds)
+            for n in args.steps]
+    base_w, base_n = params["train"]["width"], params["train"]["steps"]
+    jobs += [{"params": params, "model": m, "width": base_w, "seed": 0, "steps": base_n, "threads": t, "lr": lrs[m]}
+             for m in args.models for t in (1, 2)]
+    jobs.sort(key=lambda j: -j["steps"] * j["width"])  # longest first: the pool ends together
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for k, result in enumerate(pool.map(run, jobs)):
+            rows += result
+            print(f"[{k + 1}/{len(jobs)}] " + "; ".join(f"{r['model']} w{r['width']} s{r['seed']} {r['steps']} steps "
+                                                       f"t{r['threads']} {r['level']} {r['psnr']:.2f} dB "
+                                                       f"({r['cpu_seconds']} s)" for r in result), flush=True)
+    df = pd.DataFrame(rows)
+    df.to_csv(OUT / "budget.csv", index=False, float_format="%.6g")
+    report(df, params, args)
+
+
+def report(df: pd.DataFrame, params: dict, args) -> None:
+    results = pd.read_csv("reports/results.csv", dtype={"subset": str})
+    avg = results[results.subset == "avg"]
+    classical = {lv: {m: float(r.psnr.iloc[0]) for m in ("BM3D", "BM4D (VBM4D stand-in)", "NLM")
+                      if len(r := avg[(avg.method == m) & (avg.level == lv)])}
+                 for lv in sorted(set(df.level))}
+    info = {m: json.loads(Path(f"data/eval/{m}/info.json").read_text()) for m in args.models}
+    default = pd.DataFrame([{"model": m, "level": lv, "cpu_seconds": info[m]["train_seconds"],
+                             "psnr": float(avg[(avg.method == info[m]["label"]) & (avg.level == lv) & (avg.blind == 0)
+                                               & (avg.table == TABLE[m])].psnr.iloc[0])}
+                            for m in args.models for lv in sorted(set(df.level))])
+    figure(df, classical, default, OUT / "figure_budget.png")
+    study = df[df.threads == 1]
+    md = ["# Training budget: test PSNR against training CPU-seconds", "",
+          "Every point is a separate run to its own budget with the default recipe (warm-up, cosine decay, the "
+          "rate tune@<model> chose), one thread, on this machine; PSNR is the test average over the subsets, as in "
+          "the tables. DnCNN has no U-Net: its width is 2x the U-Net width named (16 and 32; the default run's is 32). `python -m tools.budget` "
+          "reproduces it (after `dvc repro`).", "", "![budget](budget/figure_budget.png)", "",
+          "| model | width | steps | CPU-s | " + " | ".join(f"{lv} mean (min-max over seeds)" for lv in
+                                                            sorted(set(df.level))) + " |",
+          "|---|---|---|---|" + "---|" * len(set(df.level))]
+    for (m, w, n), rows in study.groupby(["model", "width", "steps"]):
+        cells = []
+        for lv in sorted(set(df.level)):
+            r = rows[rows.level == lv].psnr
+            cells.append(f"{r.mean():.2f} ({r.min():.2f}-{r.max():.2f})")
+        md.append(f"| {m} | {w} | {n} | {rows.cpu_seconds.mean():.0f} | " + " | ".join(cells) + " |")
+    md += ["", "## Seed spread", ""]
+    spread = study.groupby(["model", "width", "steps", "level"]).psnr.agg(lambda s: s.max() - s.min())
+    md += [f"Largest spread between seeds: {spread.max():.2f} dB; median {spread.median():.2f} dB. The findings "
+           f"call a difference within `report.margin_db` = {params['report']['margin_db']} dB \"within noise\".", ""]
+    md += ["## When does each model catch the classical methods? (mean over seeds)", "",
+           "| model | width | level | target | CPU-s to reach it | |", "|---|---|---|---|---|---|"]
+    for (m, w, lv), rows in study.groupby(["model", "width", "level"]):
+        g = rows.groupby("steps").agg(cpu_seconds=("cpu_seconds", "mean"), psnr=("psnr", "mean")).sort_values(
+            "cpu_seconds")
+        target = MODELS[m]
+        if target not in classical[lv]:
+            continue
+        x, extrapolated = crossover(g, classical[lv][target])
+        when = "not reached: the curve flattens" if x is None else f"{x:,.0f}"
+        md.append(f"| {m} | {w} | {lv} | {target} {classical[lv][target]:.2f} | {when} | "
+                  f"{'extrapolated' if extrapolated else ('measured' if x is not None else '')} |")
+    md += ["", "## Stability: the default width and budget trained with 1 and with 2 threads", "",
+           "| model | level | 1 thread | 2 threads | difference |", "|---|---|---|---|---|"]
+    base = df[(df.width == params["train"]["width"]) & (df.steps == params["train"]["steps"]) & (df.seed == 0)]
+    for (m, lv), rows in base.groupby(["model", "level"]):
+        one, two = rows[rows.threads == 1].psnr, rows[rows.threads == 2].psnr
+        if len(one) and len(two):
+            md.append(f"| {m} | {lv} | {one.iloc[0]:.2f} | {two.iloc[0]:.2f} | {two.iloc[0] - one.iloc[0]:+.2f} |")
+    Path("reports/budget.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
