@@ -32,12 +32,14 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(Path("data/models") / name / "model.pt")
     degradation = DEGRADATIONS.build(entry.get("degradation", "raw_noise"))
     trained = json.loads((Path("data/models") / name / "live" / "metrics.json").read_text())
+    tuned = json.loads((Path("data/models") / name / "tune.json").read_text())
     test = load_shard("data/scenes/test.npz")
     tau = test["frames"].shape[1] // 2
     levels = noisy_levels()
     rows, outputs = [], {}
     info: dict = {"label": entry["label"], "parameters": model.parameter_count(),
-                  "train_seconds": trained.get("seconds", 0.0)}
+                  "train_seconds": trained.get("seconds", 0.0), "lr": tuned["lr"],
+                  "validation_psnr_by_lr": tuned["validation_psnr"]}
     for path in levels:
         level, noisy = path.stem, load_shard(path)
         out, seconds, auxes = run_model(model, noisy["test"], degradation, degradation.stored_level(noisy))

@@ -1,27 +1,21 @@
-"""Stage `train@<model>`: train one model of the `models` dict of params at the peak learning rate that
-`tune@<model>` chose on the validation split (engine/train.py holds the loop and the schedule).
+"""Stage `train@<model>`: train one model of the `models` dict of params at every peak learning rate of the
+shared grid and keep the best on the validation split (engine/select.py; the loop and schedule: engine/train.py).
 
-Writes data/models/<model>/model.pt and dvclive curves; a checkpoint in data/checkpoints/ lets an interrupted
-run resume. Several GPUs or nodes: `torchrun --nproc_per_node N -m pipeline.train <model>` (rank 0 writes).
+Writes data/models/<model>/model.pt, tune.json (every rate's validation PSNR) and the winner's dvclive curves;
+checkpoints in data/checkpoints/ let an interrupted run resume. Several GPUs or nodes:
+`torchrun --nproc_per_node N -m pipeline.train <model>` (rank 0 writes; the rates then train one after another).
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+import degradations  # noqa: F401  (registers the degradations)
+import objectives  # noqa: F401  (registers the objectives)
 from core.config import InputError, load_params, stage_main
-from engine.train import train
+from engine.select import train_and_select
 
 CHECKPOINTS = Path("data/checkpoints")
-TUNED = Path("data/tune")
-
-
-def tuned_rate(name: str) -> float:
-    path = TUNED / name / "lr.json"
-    if not path.is_file():
-        raise InputError(f"{path} is missing; run `dvc repro tune@{name}` first")
-    return float(json.loads(path.read_text())["lr"])
 
 
 @stage_main
@@ -30,8 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params()
     if len(argv) != 1 or argv[0] not in params["models"]:
         raise InputError(f"usage: python -m pipeline.train <one of {', '.join(params['models'])}>")
-    name = argv[0]
-    train(name, params, Path("data/models") / name, CHECKPOINTS / f"{name}.pt", tuned_rate(name))
+    train_and_select(argv[0], params, Path("data/models") / argv[0], CHECKPOINTS)
 
 
 if __name__ == "__main__":

@@ -117,9 +117,8 @@ def test_ddp_two_gloo_processes_equal_one_process_with_the_whole_batch(tmp_path)
     for name in ("one", "two"):
         root = copy_project(tmp_path / name)
         training_data(root)
-        (root / "params.yaml").write_text(yaml.safe_dump(small_params(steps=4)))
-        (root / "data/tune/d3d").mkdir(parents=True)
-        (root / "data/tune/d3d/lr.json").write_text(f'{{"lr": {LR}}}')
+        (root / "params.yaml").write_text(yaml.safe_dump(small_params(steps=4, lr_grid=[LR])))
+        save_shard(root / "data/scenes/val.npz", frames=np.random.default_rng(1).random((2, 5, 16, 16), np.float32))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "-m", "pipeline.train", "d3d"], cwd=tmp_path / "one", env=env, check=True,
                    capture_output=True)
@@ -179,19 +178,19 @@ def test_a_model_trained_a_few_dozen_steps_beats_its_input(tmp_path, monkeypatch
     assert err_out < 0.7 * err_in
 
 
-def test_the_tuning_stage_keeps_the_best_rate_and_skips_one_that_diverges(project):
-    """tune@<model>: every rate of the shared grid gets the same short run and is scored on the validation
-    split; a rate that blows the model up scores -inf; the best PSNR is the rate training reads."""
+def test_training_keeps_the_best_rate_on_validation_and_skips_one_that_diverges(project):
+    """Every rate of the shared grid trains the full budget; a rate that blows the model up scores -inf; the
+    run with the best validation PSNR becomes the model, with its own curves."""
     import json
 
-    import pipeline.tune as tune
+    from engine.select import train_and_select, validation_psnr
 
     g = torch.Generator().manual_seed(1)
     val = torch.nn.functional.interpolate(torch.rand(4, 5, 4, 4, generator=g), size=(24, 24), mode="bilinear")
     save_shard("data/scenes/val.npz", frames=(val * 0.8 + 0.1).numpy())
-    params = small_params(tune_steps=12, tune_crop=16, lr_grid=[3e-3, 1e3], crop=16)
-    Path("params.yaml").write_text(yaml.safe_dump(params))
-    tune.main(["kpn5_image"])
-    grid = json.loads(Path("data/tune/kpn5_image/grid.json").read_text())
-    assert grid["validation_psnr"]["1000"] == float("-inf") and np.isfinite(grid["validation_psnr"]["0.003"])
-    assert json.loads(Path("data/tune/kpn5_image/lr.json").read_text()) == {"lr": 3e-3}
+    params = small_params(steps=12, lr_grid=[3e-3, 1e3], crop=16)
+    tuned = train_and_select("kpn5_image", params, Path("m"), Path("ck"))
+    assert tuned["validation_psnr"]["1000"] == float("-inf") and np.isfinite(tuned["validation_psnr"]["0.003"])
+    assert json.loads(Path("m/tune.json").read_text())["lr"] == 3e-3
+    assert validation_psnr(Path("m/model.pt"), "raw_noise", 0) == pytest.approx(tuned["validation_psnr"]["0.003"])
+    assert Path("m/live/metrics.json").is_file() and not Path("m/rates").exists()

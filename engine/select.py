@@ -1,0 +1,101 @@
+"""Training at every rate of the shared grid and keeping the best on the validation split: the one tuning
+procedure every learned model goes through, as the classical methods' strengths are tuned on the same split.
+
+Each rate of `train.lr_grid` trains for the full budget (a short run favours rates that barely move the model
+from its start), side by side, one process and one thread per core: these small models gain little from a
+second thread, and two processes nearly double the throughput. Each run is scored by the mean PSNR of the
+validation sequences at every test level of the model's degradation; the best run is the model.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from core.config import InputError
+from core.frames import load_shard
+from core.registry import DEGRADATIONS
+from core.results import score_sequences, write_json
+from engine.infer import run_model
+from engine.train import Diverged, train
+from models.checkpoint import load_model
+
+VAL = Path("data/scenes/val.npz")
+
+
+def validation_sets(degradation, clean: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """The validation sequences degraded at each test level of the degradation, seeded (not `noise.level`:
+    a model is tuned once, whatever levels a run reports)."""
+    return {lv: degradation.test_set(clean, lv, seed * 1_000_003 + zlib.crc32(f"tune/{lv}".encode()))
+            for lv in degradation.levels}
+
+
+def validation_psnr(model_file: Path, degradation_name: str, seed: int) -> float:
+    import degradations  # noqa: F401  (registers them)
+
+    d = DEGRADATIONS.build(degradation_name)
+    val = load_shard(VAL)["frames"]
+    model, tau = load_model(model_file), val.shape[1] // 2
+    return float(np.mean([score_sequences(run_model(model, noisy, d, d.level(lv))[0], val[:, tau])[:, 0].mean()
+                          for lv, noisy in validation_sets(d, val, seed).items()]))
+
+
+def rate_folder(out_dir: Path, lr: float) -> Path:
+    return out_dir / "rates" / f"{lr:g}"
+
+
+def _train_one(job) -> float:
+    """Train at one rate and score it; -inf when the run diverges."""
+    name, params, out_dir, checkpoints, lr = job
+    import degradations  # noqa: F401, F811
+    import objectives  # noqa: F401  (a spawned worker registers them anew)
+
+    folder = rate_folder(out_dir, lr)
+    try:
+        train(name, params, folder, checkpoints / f"{name}@{lr:g}.pt", lr)
+    except Diverged:
+        return float("-inf")
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0.0  # under torchrun, rank 0 writes and scores the model
+    entry = params["models"][name]
+    return validation_psnr(folder / "model.pt", entry.get("degradation", "raw_noise"), params["train"]["seed"])
+
+
+def workers(params: dict) -> int:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return 1  # under torchrun the processes already share every step
+    return min(len(params["train"]["lr_grid"]), len(os.sched_getaffinity(0)))
+
+
+def train_and_select(name: str, params: dict, out_dir: Path, checkpoints: Path) -> dict:
+    """Train `name` at every rate of the grid, keep the best on validation as out_dir/model.pt (with its
+    dvclive folder as out_dir/live) and write out_dir/tune.json; returns what tune.json holds."""
+    grid = [float(g) for g in params["train"]["lr_grid"]]
+    n = workers(params)
+    if n > 1:
+        params = {**params, "train": {**params["train"], "threads": 1}}
+    jobs = [(name, params, out_dir, checkpoints, lr) for lr in grid]
+    if n > 1:
+        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+            scores = list(pool.map(_train_one, jobs))
+    else:
+        scores = [_train_one(job) for job in jobs]
+    if int(os.environ.get("RANK", "0")) != 0:
+        return {}
+    psnr = dict(zip(grid, scores))
+    if max(scores) == float("-inf"):
+        raise InputError(f"every rate of train.lr_grid made {name} diverge; add smaller rates to the grid")
+    best = max(psnr, key=psnr.get)
+    shutil.copy(rate_folder(out_dir, best) / "model.pt", out_dir / "model.pt")
+    shutil.rmtree(out_dir / "live", ignore_errors=True)
+    shutil.copytree(rate_folder(out_dir, best) / "live", out_dir / "live")
+    shutil.rmtree(out_dir / "rates")
+    tuned = {"lr": best, "validation_psnr": {f"{lr:g}": p for lr, p in psnr.items()}}
+    write_json(tuned, out_dir / "tune.json")
+    return tuned
