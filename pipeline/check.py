@@ -80,7 +80,7 @@ def check_noise(p: dict) -> None:
 
 def check_train(p: dict) -> None:
     t = p["train"]
-    for key in ("steps", "batch", "crop", "width", "weight_width", "checkpoint_every"):
+    for key in ("steps", "batch", "crop", "width", "weight_width", "checkpoint_every", "rate_workers"):
         integer(t, key, "train")
     integer(t, "seed", "train", 0)
     integer(t, "threads", "train", 0)

@@ -4,8 +4,8 @@ Deformable 3D, at two widths and two seeds, with the classical methods as horizo
     python -m tools.budget            # after `dvc repro` (it reads the test sets and the tuned rates)
 
 Every point is a separate training run to its own budget (the default recipe: warm-up, cosine decay, the rate
-tune@<model> chose), one thread per run, two runs side by side. It also trains the default width and budget
-once more with two threads: float sums in another order, a cheap proxy for another machine, and prints that
+the default run chose for the model), one thread per run, two runs side by side. It also trains the default
+width and budget once more with two threads: float sums in another order, a cheap proxy for another machine, and prints that
 difference per model. Writes reports/budget/budget.csv, reports/budget/figure_budget.png and reports/budget.md.
 """
 from __future__ import annotations
@@ -133,7 +133,7 @@ def main() -> None:
     from core.config import load_params
 
     params = load_params()
-    lrs = {m: json.loads(Path(f"data/tune/{m}/lr.json").read_text())["lr"] for m in args.models}
+    lrs = {m: json.loads(Path(f"data/models/{m}/tune.json").read_text())["lr"] for m in args.models}
     jobs = [{"params": params, "model": m, "width": w, "seed": s, "steps": n, "threads": 1, "lr": lrs[m]}
             for m in args.models for w in args.widths for s in (args.seeds if w == args.widths[0] else args.wide_seeds)
             for n in args.steps]
@@ -169,7 +169,7 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
     study = df[df.threads == 1]
     md = ["# Training budget: test PSNR against training CPU-seconds", "",
           "Every point is a separate run to its own budget with the default recipe (warm-up, cosine decay, the "
-          "rate tune@<model> chose), one thread, on this machine; PSNR is the test average over the subsets, as in "
+          "rate the default run chose for the model on the validation split), one thread, on this machine; PSNR is the test average over the subsets, as in "
           "the tables. DnCNN has no U-Net: its width is 2x the U-Net width named (16 and 32; the default run's is 32). `python -m tools.budget` "
           "reproduces it (after `dvc repro`).", "", "![budget](budget/figure_budget.png)", "",
           "| model | width | steps | CPU-s | " + " | ".join(f"{lv} mean (min-max over seeds)" for lv in
