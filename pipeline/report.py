@@ -67,8 +67,10 @@ def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
     seconds = {"training": sum(info[n].get("train_seconds", 0.0) for n in params["models"]),
                "evaluation": sum(info[n].get("seconds", 0.0) for n in params["models"]),
                "classical": sum(info[n].get("seconds", 0.0) for n in params["baselines"])}
+    rates = len(params["train"]["lr_grid"])
     md += ["## Compute time of this run's stages (this machine)", "",
-           f"Training {seconds['training'] / 60:.1f} min, evaluation of the learned models "
+           f"Training {seconds['training'] / 60:.1f} min for the kept runs (every model also trained at the "
+           f"other {rates - 1} rate(s) of the grid: about {rates}x that in all), evaluation of the learned models "
            f"{seconds['evaluation'] / 60:.1f} min, classical methods (tuning included) "
            f"{seconds['classical'] / 60:.1f} min; the data stages and process start-up come on top "
            "(the README gives the wall time of the whole `dvc repro`).", ""]
@@ -95,7 +97,7 @@ def main() -> None:
           f"Every learned model: {t['steps']} Adam steps (warm-up {t['warmup']:.0%}, then {t['schedule']} decay from "
           f"the peak rate tuned on the validation split), batch {t['batch']}, {t['crop']}x{t['crop']} crops, "
           f"U-Net width {t['width']} (the paper: 64 and 2e5 steps), loss {t['loss']} on {t['gamma']} outputs. "
-          "How PSNR grows with the training budget: reports/budget.md.",
+          "How PSNR grows with the training budget: `python -m tools.budget` (writes reports/budget.md).",
           "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "
           "is the mean over its sequences, avg the mean over subsets. **Bold**: best, *italics*: second best "
           "(PSNR).", ""]

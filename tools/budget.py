@@ -138,8 +138,10 @@ def main() -> None:
             for m in args.models for w in args.widths for s in (args.seeds if w == args.widths[0] else args.wide_seeds)
             for n in args.steps]
     base_w, base_n = params["train"]["width"], params["train"]["steps"]
-    jobs += [{"params": params, "model": m, "width": base_w, "seed": 0, "steps": base_n, "threads": t, "lr": lrs[m]}
-             for m in args.models for t in (1, 2)]
+    key = lambda j: (j["model"], j["width"], j["seed"], j["steps"], j["threads"])  # noqa: E731
+    have = {key(j) for j in jobs}
+    jobs += [j for j in ({"params": params, "model": m, "width": base_w, "seed": 0, "steps": base_n, "threads": t,
+                          "lr": lrs[m]} for m in args.models for t in (1, 2)) if key(j) not in have]
     jobs.sort(key=lambda j: -j["steps"] * j["width"])  # longest first: the pool ends together
     OUT.mkdir(parents=True, exist_ok=True)
     rows = []
