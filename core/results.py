@@ -1,6 +1,7 @@
 """What evaluation writes and the report reads: per-method folders under data/eval/<method>/.
 
-results.csv has the columns of the paper's reference table (table,method,blind,level,subset,psnr,ssim); a
+results.csv has the columns of the paper's reference table (table,method,blind,level,subset,psnr,ssim); `table` is
+text: the paper's table number, or a study's own table id (`ssl`, ...); a
 subset's figures are means over its sequences and `avg` is the mean over subsets, as the paper averages its four
 test videos.
 """
@@ -18,6 +19,7 @@ from core.metrics import srgb_scores
 RESULT_COLUMNS = ["table", "method", "blind", "level", "subset", "psnr", "ssim"]
 MOTION_COLUMNS = ["method", "fps", "mse"]
 EVAL = Path("data/eval")
+ON_TEST = "_on_test"  # data/eval/<model>_on_test: a self-supervised model trained on the noisy test frames
 NOISY = Path("data/noisy")
 
 
@@ -41,7 +43,7 @@ def score_sequences(outputs: np.ndarray, clean_refs: np.ndarray) -> np.ndarray:
     return np.array([srgb_scores(o, c) for o, c in zip(outputs, clean_refs)])
 
 
-def result_rows(scores: np.ndarray, subsets: np.ndarray, tables: list[int], method: str, blind: bool,
+def result_rows(scores: np.ndarray, subsets: np.ndarray, tables: list, method: str, blind: bool,
                 level: str) -> list[dict]:
     rows, per_subset = [], []
     for s in sorted(set(subsets.tolist())):
@@ -50,15 +52,15 @@ def result_rows(scores: np.ndarray, subsets: np.ndarray, tables: list[int], meth
         rows.append({"subset": str(s), "psnr": p, "ssim": q})
     p, q = np.mean(per_subset, 0)
     rows.append({"subset": "avg", "psnr": p, "ssim": q})
-    return [{"table": t, "method": method, "blind": int(blind), "level": level, **r} for t in tables for r in rows]
+    return [{"table": str(t), "method": method, "blind": int(blind), "level": level, **r} for t in tables for r in rows]
 
 
 def entry_rows(scores: np.ndarray, subsets: np.ndarray, entry: dict, blind: bool, level: str) -> list[dict]:
     """The rows of one method (a params entry) in every table it appears in: `label`, or the table's own label
     from `table_labels` (Table 4 calls Deformable 3D "full model 3x3x3")."""
-    own = {int(t): label for t, label in (entry.get("table_labels") or {}).items()}
+    own = {str(t): label for t, label in (entry.get("table_labels") or {}).items()}
     return [r for t in entry["tables"]
-            for r in result_rows(scores, subsets, [t], own.get(int(t), entry["label"]), blind, level)]
+            for r in result_rows(scores, subsets, [t], own.get(str(t), entry["label"]), blind, level)]
 
 
 def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:

@@ -17,6 +17,7 @@ def reference(frames):
 class Degradation:
     registered_name = "?"
     levels: dict[str, dict[str, float]] = {}  # test level -> its parameters
+    draws = True  # apply() draws a new independent degradation each call (False: the frames are the observation)
 
     def level(self, name: str) -> dict[str, float]:
         if name not in self.levels:

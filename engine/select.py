@@ -9,7 +9,6 @@ PSNR of the validation sequences at every test level of the model's degradation;
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shutil
@@ -21,7 +20,6 @@ import numpy as np
 
 from core.config import InputError
 from core.frames import load_shard
-from core.registry import DEGRADATIONS
 from core.results import score_sequences, write_json
 from engine.infer import run_model
 from engine.train import Diverged, train
@@ -37,10 +35,10 @@ def validation_sets(degradation, clean: np.ndarray, seed: int) -> dict[str, np.n
             for lv in degradation.levels}
 
 
-def validation_psnr(model_file: Path, degradation_name: str, seed: int) -> float:
-    import degradations  # noqa: F401  (registers them)
+def validation_psnr(model_file: Path, entry: dict, seed: int) -> float:
+    from degradations import degradation_for  # (registers them)
 
-    d = DEGRADATIONS.build(degradation_name)
+    d = degradation_for(entry)
     val = load_shard(VAL)["frames"]
     model, tau = load_model(model_file), val.shape[1] // 2
     return float(np.mean([score_sequences(run_model(model, noisy, d, d.level(lv))[0], val[:, tau])[:, 0].mean()
@@ -64,8 +62,7 @@ def _train_one(job) -> float:
         return float("-inf")
     if int(os.environ.get("RANK", "0")) != 0:
         return 0.0  # under torchrun, rank 0 writes and scores the model
-    entry = params["models"][name]
-    return validation_psnr(folder / "model.pt", entry.get("degradation", "raw_noise"), params["train"]["seed"])
+    return validation_psnr(folder / "model.pt", params["models"][name], params["train"]["seed"])
 
 
 def workers(params: dict) -> int:

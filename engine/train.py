@@ -22,11 +22,10 @@ from tqdm import tqdm
 
 from core.config import InputError
 from core.imports import ROOT, import_closure
-from core.registry import DEGRADATIONS, OBJECTIVES
 from core.training_data import TrainingSequences, seed_everything
-from degradations import Degradation  # noqa: F401  (registers the degradations)
+from degradations import degradation_for
 from models.checkpoint import build_model, load_state, model_spec, save_model
-from objectives import Objective  # noqa: F401  (registers the objectives)
+from objectives import objective_for
 
 TRAIN_DATA = Path("data/scenes/train")
 
@@ -41,7 +40,8 @@ MIN_STEPS_TO_JUDGE = 10  # below this, one noisy batch at the end is not a trend
 def run_key(spec: dict, entry: dict, params: dict, lr: float, data_folder: Path) -> str:
     """What a checkpoint must match to be resumed: the model, its objective and degradation, every training
     setting and the peak rate, the sequence length, the bytes of the training data and the code that trains."""
-    h = hashlib.sha256(json.dumps([spec, entry.get("objective", "supervised"), entry.get("degradation", "raw_noise"),
+    h = hashlib.sha256(json.dumps([spec, entry.get("objective", "supervised"), entry.get("objective_args"),
+                                   entry.get("degradation", "raw_noise"), entry.get("degradation_args"),
                                    params["train"], lr, params["data"]["tau"]], sort_keys=True).encode())
     for path in sorted(data_folder.glob("*.npz")):
         h.update(path.name.encode())
@@ -131,8 +131,8 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
     seed_everything(cfg["seed"])
     dist_ = Distributed()
     model = build_model(spec).to(dist_.device)
-    objective = OBJECTIVES.build(entry.get("objective", "supervised"), train=cfg)
-    degradation = DEGRADATIONS.build(entry.get("degradation", "raw_noise"))
+    degradation = degradation_for(entry)
+    objective = objective_for(entry, cfg, degradation)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     data = TrainingSequences(data_folder, 2 * params["data"]["tau"] + 1, cfg["crop"])
     key, start, history = run_key(spec, entry, params, lr, data_folder), 0, []
@@ -188,7 +188,8 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
         tail = [loss for _, loss in history[-max(1, steps // 10):]]
         summary = {"final_loss": sum(tail) / len(tail), "steps": steps, "lr": lr,
                    "parameters": model.parameter_count(), "seconds": round(time.perf_counter() - began, 1)}
-        if steps >= MIN_STEPS_TO_JUDGE and summary["final_loss"] > DIVERGED * first:
+        # A likelihood loss (HQ-SSL) can be negative: judge the rise against the size of the first loss.
+        if steps >= MIN_STEPS_TO_JUDGE and summary["final_loss"] > first + (DIVERGED - 1) * abs(first):
             raise Diverged(f"training {name} diverged: its loss rose from {first:.4g} to {summary['final_loss']:.4g}"
                              f"; no model is written; lower train.lr and rerun")
         live.summary = summary

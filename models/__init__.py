@@ -1,6 +1,6 @@
 """PyTorch denoisers, registered by name. Importing the package registers every model."""
 from core.registry import MODELS
-from models import deformable, direct, dncnn, kpn  # noqa: F401  (registration side effect)
+from models import blindspot, deformable, direct, dncnn, kpn, unet_denoiser  # noqa: F401  (registration side effect)
 
 
 def build(arch: str, **kwargs):

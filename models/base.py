@@ -4,8 +4,9 @@
 
 frames [B, T, H, W] noisy linear intensities (T = 1 for an image model, 2*tau+1 for a video model; the
 reference frame is the middle one); noise_map [B, 1, H, W] per-pixel noise std for a non-blind model (a blind
-one ignores it, so callers may always pass the degradation's condition); the result is the denoised reference frame [B, 1, H, W]. With return_aux=True a model also returns a
-dict of what it sampled (for the annealing term and the kernel figures), empty where that means nothing.
+one ignores it, so callers may always pass the degradation's condition); the result is the denoised reference
+frame [B, 1, H, W]. With return_aux=True a model also returns a dict of what it sampled (for the annealing term
+and the kernel figures), empty where that means nothing.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import torch.nn as nn
 class Denoiser(nn.Module):
     registered_name = "?"
     diagnostic_keys: tuple[str, ...] = ()  # what evaluation keeps of the aux dict for diagnostics()
+    uses_input_pixel = True  # an output pixel may depend on its own noisy input pixel (False: a blind spot)
 
     def __init__(self, frames: int = 1, blind: bool = False):
         super().__init__()

@@ -22,8 +22,8 @@ class Annealed(Objective):
     """Supervised, plus eta*gamma^p times the loss of each sample group's output (eq. 11): early in training
     every frame's samples must denoise alone, which keeps the 3D kernels from collapsing onto one frame."""
 
-    def __init__(self, train):
-        super().__init__(train)
+    def __init__(self, train, degradation=None):
+        super().__init__(train, degradation)
         self.annealing = {k: v for k, v in train["annealing"].items() if k != "normalised"}
         self.normalised = bool(train["annealing"].get("normalised", False))
 

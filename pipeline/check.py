@@ -17,6 +17,8 @@ from core.config import InputError, atomic_write, load_params, stage_main
 from core.registry import BASELINES, DEGRADATIONS, OBJECTIVES, STUDIES
 from degradations.raw_noise import level_names
 from models.checkpoint import build_model, model_spec
+from degradations import degradation_for
+from objectives import objective_for
 
 OUT = Path("data/params.ok")
 
@@ -112,16 +114,32 @@ def check_models(p: dict) -> None:
             value = entry.get(key)
             need(value is None or value in registry, f"models.{name}.{key}", value,
                  f"a registered {registry.kind} ({', '.join(sorted(o for o in registry if not o.startswith('test_')))})")
+        for key in ("objective_args", "degradation_args"):
+            need(isinstance(entry.get(key) or {}, dict), f"models.{name}.{key}", entry.get(key),
+                 "a mapping of settings")
+        try:
+            objective = objective_for(entry, p["train"], degradation_for(entry))
+        except (TypeError, ValueError) as e:
+            raise InputError(f"models.{name}: {e}; fix its objective_args or degradation_args in params.yaml") from None
+        need(objective.arch in (None, entry["arch"]), f"models.{name}.arch", entry["arch"],
+             f"{objective.arch}: the objective {objective.registered_name} trains that network only")
+        try:
+            objective.wrap(model)
+        except ValueError as e:
+            raise InputError(f"models.{name}: {e}") from None
+        need(not objective.single_image or model.frames == 1, f"models.{name}.args.frames", model.frames,
+             f"1: the objective {objective.registered_name} trains on single noisy frames")
         check_rows(entry, f"models.{name}")
 
 
 def check_rows(entry: dict, name: str) -> None:
     need(isinstance(entry.get("label"), str) and entry["label"], f"{name}.label", entry.get("label"), "a name")
     tables = entry.get("tables")
-    need(isinstance(tables, list) and all(isinstance(t, int) for t in tables), f"{name}.tables", tables,
-         "a list of table numbers")
+    need(isinstance(tables, list) and tables and all(isinstance(t, (int, str)) and str(t) for t in tables)
+         and len(set(map(str, tables))) == len(tables), f"{name}.tables", tables,
+         "a list of distinct table ids (the paper's table numbers, or a study's table such as ssl)")
     own = entry.get("table_labels") or {}
-    need(isinstance(own, dict) and set(own) <= set(tables), f"{name}.table_labels", own,
+    need(isinstance(own, dict) and set(map(str, own)) <= set(map(str, tables)), f"{name}.table_labels", own,
          "labels of tables the entry is in")
 
 
@@ -134,6 +152,15 @@ def check_baselines(p: dict) -> None:
         check_rows(entry, f"baselines.{name}")
 
 
+def check_own_data(p: dict) -> None:
+    listed = names(p["own_data"], "test_frames", "own_data", allow_empty=True)
+    for name in listed:
+        need(name in p["models"], "own_data.test_frames", listed, f"keys of `models` ({name} is not one)")
+        objective = OBJECTIVES.get(p["models"][name].get("objective", "supervised"))
+        need(not objective.needs_clean, "own_data.test_frames", listed,
+             f"models trained without clean frames ({name} trains with {objective.registered_name})")
+
+
 def check_report(p: dict) -> None:
     r = p["report"]
     for study in r.get("studies", []):
@@ -142,12 +169,14 @@ def check_report(p: dict) -> None:
 
 
 def check_params(p: dict) -> None:
-    for section in ("data", "render", "scenes", "motion", "noise", "train", "models", "baselines", "report"):
+    for section in ("data", "render", "scenes", "motion", "noise", "train", "models", "own_data", "baselines",
+                    "report"):
         need(isinstance(p.get(section), dict), section, p.get(section), "a section of params.yaml")
     check_data(p)
     check_noise(p)
     check_train(p)
     check_models(p)
+    check_own_data(p)
     check_baselines(p)
     check_report(p)
 

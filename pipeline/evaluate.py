@@ -13,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-import degradations  # noqa: F401  (registers the degradations)
 from core.config import load_params, stage_main
 from core.frames import load_shard, save_shard
 from core.metrics import srgb_mse
-from core.registry import DEGRADATIONS
 from core.results import (EVAL, MOTION_COLUMNS, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels,
                           score_sequences, write_csv, write_json)
+from degradations import degradation_for
 from engine.infer import run_model
 from models.checkpoint import load_model
 
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     name, entry = named_entry(params, "models", sys.argv[1:] if argv is None else argv, "evaluate")
     began = time.perf_counter()
     model = load_model(Path("data/models") / name / "model.pt")
-    degradation = DEGRADATIONS.build(entry.get("degradation", "raw_noise"))
+    degradation = degradation_for(entry)
     trained = json.loads((Path("data/models") / name / "live" / "metrics.json").read_text())
     tuned = json.loads((Path("data/models") / name / "tune.json").read_text())
     test = load_shard("data/scenes/test.npz")

@@ -12,7 +12,7 @@ import studies  # noqa: F401  (registers the studies)
 from core.config import InputError, atomic_write, load_params, stage_main
 from core.frames import load_shard
 from core.registry import STUDIES
-from core.results import EVAL, MOTION_COLUMNS, RESULT_COLUMNS, noisy_levels, write_csv, write_json
+from core.results import EVAL, MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
 from studies.base import Evidence
 
 REPORTS = Path("reports")
@@ -25,7 +25,7 @@ def collect(names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         folder = EVAL / name
         if not (folder / "results.csv").is_file():
             raise InputError(f"{folder}/results.csv is missing; run `dvc repro` (stage of {name})")
-        results.append(pd.read_csv(folder / "results.csv", dtype={"subset": str}))
+        results.append(pd.read_csv(folder / "results.csv", dtype={"subset": str, "table": str}))
         if (folder / "motion.csv").is_file():
             motion.append(pd.read_csv(folder / "motion.csv"))
         info[name] = json.loads((folder / "info.json").read_text())
@@ -82,7 +82,8 @@ def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
 @stage_main
 def main() -> None:
     params = load_params()
-    names = list(params["baselines"]) + list(params["models"])
+    names = list(params["baselines"]) + list(params["models"]) + [
+        name + ON_TEST for name in params.get("own_data", {}).get("test_frames", [])]
     ours, motion, info = collect(names)
     test = load_shard("data/scenes/test.npz")
     ev = Evidence(params, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},

@@ -33,17 +33,17 @@ class Evidence:
         for group in ("models", "baselines"):
             entry = self.params.get(group, {}).get(key)
             if entry is not None:
-                own = {int(t): lab for t, lab in (entry.get("table_labels") or {}).items()}
-                return own.get(table, entry["label"])
+                own = {str(t): lab for t, lab in (entry.get("table_labels") or {}).items()}
+                return own.get(str(table), entry["label"])
         return None
 
     def outputs(self, key: str) -> dict[str, np.ndarray]:
         """A method's restored test frames by level (data/eval/<key>/outputs.npz)."""
         return load_shard(EVAL / key / "outputs.npz")
 
-    def keys_in_table(self, table: int) -> list[str]:
+    def keys_in_table(self, table: int | str) -> list[str]:
         return [k for group in ("baselines", "models") for k, e in self.params.get(group, {}).items()
-                if table in e["tables"]]
+                if str(table) in map(str, e["tables"])]
 
 
 class Study:

@@ -44,7 +44,7 @@ def decide(gaps: list[float], margin: float) -> str:
 
 
 def _avg(results: pd.DataFrame, table: int, method: str | None, level: str, blind: int = 0) -> float | None:
-    r = results[(results.table == table) & (results.method == method) & (results.level == level)
+    r = results[(results.table.astype(str) == str(table)) & (results.method == method) & (results.level == level)
                 & (results.blind == blind) & (results.subset.astype(str) == "avg")]
     return float(r.psnr.iloc[0]) if len(r) else None
 
@@ -119,7 +119,7 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
     claim = f"(6) blind models stay within {BLIND_TOLERANCE_DB} dB of their non-blind versions"
     slack, ev = [], []
     for table in (2, 3):
-        for m in sorted(set(results[(results.table == table) & (results.blind == 1)].method)):
+        for m in sorted(set(results[(results.table.astype(str) == str(table)) & (results.blind == 1)].method)):
             for level in levels:
                 b, n = _avg(results, table, m, level, 1), _avg(results, table, m, level, 0)
                 if b is not None and n is not None:
@@ -155,13 +155,15 @@ def _marks(values: pd.Series) -> dict:
     return {i: ("**", "**") if k == 0 else ("*", "*") for k, i in enumerate(order[:2])}
 
 
-def table_markdown(ours: pd.DataFrame, paper: pd.DataFrame, table: int, level: str, paper_name: dict) -> str:
-    """Methods by subsets at one level: ours PSNR / SSIM, and the paper's average beside them."""
-    rows = ours[(ours.table == table) & (ours.level == level)]
+def table_markdown(ours: pd.DataFrame, paper: pd.DataFrame | None, table: int | str, level: str,
+                   paper_name: dict) -> str:
+    """Methods by subsets at one level: ours PSNR / SSIM, and the paper's average beside them (none: no column)."""
+    rows = ours[(ours.table.astype(str) == str(table)) & (ours.level == level)]
     subsets = sorted(s for s in set(rows.subset) if s != "avg") + ["avg"]
     keys = rows[["method", "blind"]].drop_duplicates().sort_values(["blind", "method"]).values.tolist()
     grid = {(m, b, s): r for m, b, s, r in zip(rows.method, rows.blind, rows.subset, rows.itertuples())}
-    header = ["method", "blind", *[f"#{s}" if s != "avg" else "avg (ours)" for s in subsets], "avg (paper)"]
+    header = ["method", "blind", *[f"#{s}" if s != "avg" else "avg (ours)" for s in subsets]]
+    header += ["avg (paper)"] if paper is not None else []
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     marks = {s: _marks(pd.Series({(m, b): grid[(m, b, s)].psnr for m, b in keys if (m, b, s) in grid}))
              for s in subsets}
@@ -171,7 +173,10 @@ def table_markdown(ours: pd.DataFrame, paper: pd.DataFrame, table: int, level: s
             r = grid.get((m, b, s))
             a, z = marks[s].get((m, b), ("", ""))
             cells.append(f"{a}{r.psnr:.2f} / {r.ssim:.4f}{z}" if r is not None else "-")
-        p = paper[(paper.table == table) & (paper.method == paper_name.get(m, m)) & (paper.blind == b)
+        if paper is None:
+            lines.append("| " + " | ".join(cells) + " |")
+            continue
+        p = paper[(paper.table.astype(str) == str(table)) & (paper.method == paper_name.get(m, m)) & (paper.blind == b)
                   & (paper.level == level) & (paper.subset == "avg")]
         cells.append(f"{p.psnr.iloc[0]:.2f} / {p.ssim.iloc[0]:.4f}" if len(p) else "-")
         lines.append("| " + " | ".join(cells) + " |")

@@ -15,24 +15,28 @@ def test_tiny_repro_writes_every_table_and_figure(tiny_project):
     for table in ("Table 2", "Table 3", "Table 4"):
         for level in ("low", "high"):
             assert f"## {table}" in md and f", {level} noise" in md
-    assert md.count("| (") == 7  # the seven findings, each with a verdict
+    assert "## Table ssl, low noise" in md and "## Table ssl, high noise" in md
+    assert md.count("| (") == 7 + 3  # the seven findings of Xu 2019 and the three of study ssl, each with a verdict
     figures = {p.name for p in (tiny_project / "reports/figures").glob("*.png")}
     assert figures == {"figure5_crops_table2.png", "figure5_crops_table3.png", "figure8_motion.png",
-                       "figure9_temporal.png", "figure10_kernels.png"}
+                       "figure9_temporal.png", "figure10_kernels.png", "figure_ssl_crops.png"}
 
 
 def test_results_and_motion_follow_their_contracts(tiny_project):
-    results = pd.read_csv(tiny_project / "reports/results.csv", dtype={"subset": str})
+    results = pd.read_csv(tiny_project / "reports/results.csv", dtype={"subset": str, "table": str})
     assert list(results.columns) == CONTRACT
     paper = pd.read_csv(tiny_project / "reports/paper/xu2019_tables.csv", comment="#")
     assert list(paper.columns) == CONTRACT
     params = yaml.safe_load((tiny_project / "params.yaml").read_text())
     assert set(results.subset) == {"1", "2", "3", "4", "avg"} and set(results.level) == {"low", "high"}
-    assert set(results.table) == {2, 3, 4}
+    assert set(results.table) == {"2", "3", "4", "ssl"}
     assert results.psnr.between(5, 80).all() and results.ssim.between(-1, 1).all()
     labels = {e["label"] for e in params["models"].values()} | {e["label"] for e in params["baselines"].values()}
     own = {lab for e in params["models"].values() for lab in (e.get("table_labels") or {}).values()}
-    assert set(results.method) <= labels | own
+    on_test = {params["models"][k]["label"] + " (trained on the test frames)"
+               for k in params["own_data"]["test_frames"]}
+    assert set(results.method) <= labels | own | on_test
+    assert on_test <= set(results[results.table == "ssl"].method)
     motion = pd.read_csv(tiny_project / "reports/motion.csv")
     assert list(motion.columns) == ["method", "fps", "mse"]
     assert sorted(set(motion.fps)) == [24, 30, 40, 48, 60, 80, 120]
@@ -61,7 +65,8 @@ def test_a_new_noise_level_reruns_noise_baselines_evaluation_and_report_only(tin
     proc = run(["dvc", "exp", "run", "-S", "noise.level=high"], tiny_project)
     ran = set(re.findall(r"Running stage '([^']+)'", proc.stdout))
     assert "noise" in ran and "report" in ran
-    assert {s.split("@")[0] for s in ran} == {"check", "noise", "baselines", "evaluate", "report"}
+    # own_data@ trains on the noisy test frames themselves: a new noise level is new training data there
+    assert {s.split("@")[0] for s in ran} == {"check", "noise", "baselines", "evaluate", "own_data", "report"}
     assert not any(s.startswith(("train", "scenes", "motion", "render")) for s in ran)
 
 

@@ -38,6 +38,9 @@ def test_degradation_shapes_and_seeding(name, sequences):
         assert batch[0][key].numpy().tobytes() == batch[1][key].numpy().tobytes()  # same seed, same bytes
     assert batch[0]["input"].shape == batch[0]["clean"].shape == (3, 5, 16, 16)
     assert batch[0]["condition"] is None or batch[0]["condition"].shape == (3, 1, 16, 16)
+    if not d.draws:  # frames that are already degraded (observed): nothing is added, nothing is drawn
+        assert torch.equal(batch[0]["input"], batch[0]["clean"])
+        return
     assert not torch.equal(batch[0]["input"], batch[0]["clean"])
     other = sequences.batch(0, 8, 3, 16, 5, d)
     assert not torch.equal(other["input"], batch[0]["input"])  # another step, other draws
@@ -50,23 +53,30 @@ def test_degradation_shapes_and_seeding(name, sequences):
         assert d.stored_level(stored) == pytest.approx(d.level(level))
 
 
-@pytest.mark.parametrize("degradation", sorted(DEGRADATIONS))
+@pytest.mark.parametrize("degradation", sorted(d for d in DEGRADATIONS if DEGRADATIONS.get(d).draws))
 @pytest.mark.parametrize("name", sorted(o for o in OBJECTIVES if not o.startswith("test_")))
 def test_a_few_steps_of_each_objective_lower_its_loss(name, degradation, sequences):
     torch.manual_seed(0)
-    objective = OBJECTIVES.build(name, train=TRAIN)
-    model = build("deformable_3d", frames=5, width=4, weight_width=8)
+    d = DEGRADATIONS.build(degradation)
+    objective = OBJECTIVES.build(name, train=TRAIN, degradation=d)
+    if objective.arch:  # the one network the objective trains
+        model = build(objective.arch, frames=1, width=4)
+    elif objective.single_image:
+        model = build("unet", frames=1, blind=True, width=4, base="neighbours")
+    else:
+        model = build("deformable_3d", frames=5, width=4, weight_width=8)
     net = objective.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    batch = sequences.batch(0, 0, 4, 16, 5, DEGRADATIONS.build(degradation))  # one fixed batch
+    batch = sequences.batch(0, 0, 4, 16, model.frames, d)  # one fixed batch
     losses = []
     for step in range(40):
+        batch["generator"].manual_seed(step)  # the objective's own draws (masks, second copies) change per step
         loss = objective.loss(net, batch, step, 40)
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert min(losses[-5:]) < 0.9 * losses[0]
+    assert min(losses[-5:]) < losses[0] - 0.1 * abs(losses[0])  # a likelihood loss can be negative
 
 
 def test_every_registry_refuses_a_duplicate_and_names_the_known_ones():

@@ -66,9 +66,9 @@ def repro_data_stages(profile: str | None) -> float:
 
 def _measure(name: str, width: int | None, queue) -> None:
     import degradations  # noqa: F401  (registers)
-    import objectives  # noqa: F401  (registers)
-    from core.registry import DEGRADATIONS, OBJECTIVES
+    from core.registry import DEGRADATIONS
     from models.checkpoint import build_model, model_spec
+    from objectives import objective_for
 
     torch.manual_seed(0)
     params = load_params(ROOT / "params.yaml")
@@ -76,8 +76,8 @@ def _measure(name: str, width: int | None, queue) -> None:
     if width:
         spec["args"].update({k: width for k in ("width", "weight_width") if k in spec["args"]})
     model = build_model(spec)
-    objective = OBJECTIVES.build(params["models"][name].get("objective", "supervised"), train=params["train"])
     degradation = DEGRADATIONS.build(params["models"][name].get("degradation", "raw_noise"))
+    objective = objective_for(params["models"][name], params["train"], degradation)
     t = params["train"]
     x = torch.rand(1, model.frames, 256, 256)
     nmap = None if model.blind else torch.rand(1, 1, 256, 256) * 0.05

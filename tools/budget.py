@@ -129,10 +129,14 @@ def main() -> None:
     ap.add_argument("--wide-seeds", nargs="+", type=int, default=[0], help="seeds at the other widths")
     ap.add_argument("--steps", nargs="+", type=int, default=[100, 250, 600])
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--report-only", action="store_true", help="rewrite the report from reports/budget/budget.csv")
     args = ap.parse_args()
     from core.config import load_params
 
     params = load_params()
+    if args.report_only:
+        report(pd.read_csv(OUT / "budget.csv"), params, args)
+        return
     lrs = {m: json.loads(Path(f"data/models/{m}/tune.json").read_text())["lr"] for m in args.models}
     jobs = [{"params": params, "model": m, "width": w, "seed": s, "steps": n, "threads": 1, "lr": lrs[m]}
             for m in args.models for w in args.widths for s in (args.seeds if w == args.widths[0] else args.wide_seeds)
@@ -157,7 +161,7 @@ def main() -> None:
 
 
 def report(df: pd.DataFrame, params: dict, args) -> None:
-    results = pd.read_csv("reports/results.csv", dtype={"subset": str})
+    results = pd.read_csv("reports/results.csv", dtype={"subset": str, "table": str})
     avg = results[results.subset == "avg"]
     classical = {lv: {m: float(r.psnr.iloc[0]) for m in ("BM3D", "BM4D (VBM4D stand-in)", "NLM")
                       if len(r := avg[(avg.method == m) & (avg.level == lv)])}
@@ -165,7 +169,7 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
     info = {m: json.loads(Path(f"data/eval/{m}/info.json").read_text()) for m in args.models}
     default = pd.DataFrame([{"model": m, "level": lv, "cpu_seconds": info[m]["train_seconds"],
                              "psnr": float(avg[(avg.method == info[m]["label"]) & (avg.level == lv) & (avg.blind == 0)
-                                               & (avg.table == TABLE[m])].psnr.iloc[0])}
+                                               & (avg.table == str(TABLE[m]))].psnr.iloc[0])}
                             for m in args.models for lv in sorted(set(df.level))])
     figure(df, classical, default, OUT / "figure_budget.png")
     study = df[df.threads == 1]

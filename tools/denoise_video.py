@@ -1,0 +1,89 @@
+"""Denoise your own footage without any clean frame: train Noise2Void or HQ-SSL on the noisy video alone, then
+restore every frame of it.
+
+    python -m tools.denoise_video my_noisy.mp4 denoised.avi                      # Noise2Void (params entry n2v)
+    python -m tools.denoise_video my_noisy.mp4 denoised.avi --model hqssl --sigma-s 2.5e-3 --sigma-r 1e-2
+
+The frames are converted to grey linear intensities (as the suite's data are) at --height (default: the video's
+own), the model of params.yaml `models.<model>` trains with the `train` budget (--steps to change it) at the
+rate its default run chose (data/models/<model>/tune.json) or the largest of train.lr_grid, and the output is
+a lossless grey FFV1 AVI in sRGB. HQ-SSL's posterior needs the noise parameters of the raw noise model
+(sigma_s * q + sigma_r^2 on linear intensities); Noise2Void needs none.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from core.colour import linear_to_srgb
+from core.config import InputError, load_params, stage_main
+from core.frames import read_video, to_grey_linear, write_video
+from core.registry import DEGRADATIONS
+from engine.infer import run_model
+from engine.own_data import train_on_noisy
+from models.checkpoint import load_model
+
+
+def peak_rate(params: dict, model: str) -> float:
+    tuned = Path("data/models") / model / "tune.json"
+    if tuned.is_file():
+        return float(json.loads(tuned.read_text())["lr"])
+    return max(float(g) for g in params["train"]["lr_grid"])
+
+
+def denoise_frames(frames: np.ndarray, params: dict, model: str, sigma: dict[str, float], lr: float,
+                   work: Path) -> np.ndarray:
+    """Noisy grey linear frames [N, H, W] -> restored [N, H, W], by a model trained on them alone."""
+    if model not in params["models"]:
+        raise InputError(f"--model {model} is not in params.yaml `models`; use n2v or hqssl")
+    length = 2 * params["data"]["tau"] + 1  # training windows of the suite's sequence length (their middle frame)
+    if len(frames) < length:
+        raise InputError(f"the video has {len(frames)} frames; it needs at least 2*data.tau+1 = {length}")
+    model_file = train_on_noisy(model, params, frames, np.arange(len(frames) - length + 1), work, lr, sigma)
+    net = load_model(model_file)
+    if net.frames != 1:
+        raise InputError(f"--model {model} takes {net.frames} frames; use a single-frame model (n2v, hqssl)")
+    return run_model(net, frames[:, None], DEGRADATIONS.build("observed", **sigma), sigma)[0]
+
+
+@stage_main
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("video", type=Path)
+    ap.add_argument("output", type=Path, help="the denoised video (.avi, lossless)")
+    ap.add_argument("--model", default="n2v", help="a params.yaml model trained without clean frames (n2v, hqssl)")
+    ap.add_argument("--sigma-s", type=float, default=0.0, help="signal-dependent noise parameter (HQ-SSL)")
+    ap.add_argument("--sigma-r", type=float, default=0.0, help="signal-independent noise std (HQ-SSL)")
+    ap.add_argument("--height", type=int, default=0, help="resize to this height first (0: keep)")
+    ap.add_argument("--steps", type=int, default=0, help="training steps (0: params train.steps)")
+    args = ap.parse_args(argv)
+    if args.output.suffix.lower() != ".avi":
+        raise InputError(f"output {args.output} must end in .avi (a lossless FFV1 video)")
+    if args.output.resolve() == args.video.resolve():
+        raise InputError(f"output {args.output} is the input video; name another file")
+    params = copy.deepcopy(load_params())
+    if args.steps:
+        params["train"]["steps"] = args.steps
+    entry = params["models"].get(args.model, {})
+    if entry.get("objective") == "hqssl" and args.sigma_s == 0 and args.sigma_r == 0:
+        raise InputError("--model hqssl needs the noise parameters: give --sigma-s and --sigma-r")
+    rgb, fps = read_video(args.video)
+    frames = to_grey_linear(rgb, args.height or rgb.shape[1])
+    if min(frames.shape[1:]) < params["train"]["crop"]:
+        raise InputError(f"video {args.video} is {frames.shape[2]}x{frames.shape[1]}, smaller than train.crop="
+                         f"{params['train']['crop']}; give a larger --height or lower train.crop")
+    sigma = {"sigma_s": args.sigma_s, "sigma_r": args.sigma_r}
+    with tempfile.TemporaryDirectory() as work:
+        out = denoise_frames(frames, params, args.model, sigma, peak_rate(params, args.model), Path(work))
+    grey = (np.clip(linear_to_srgb(np.clip(out, 0, 1)), 0, 1) * 255 + 0.5).astype(np.uint8)
+    write_video(args.output, np.repeat(grey[..., None], 3, axis=-1), fps)
+    print(f"wrote {args.output}: {len(grey)} frames, {grey.shape[2]}x{grey.shape[1]}, denoised by {args.model}")
+
+
+if __name__ == "__main__":
+    main()
