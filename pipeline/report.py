@@ -4,6 +4,7 @@ reports/figures/."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -49,7 +50,7 @@ def rates_markdown(params: dict, info: dict) -> list[str]:
           "run with the best mean validation PSNR (every test level) is the model.", "",
           "| model | chosen | " + " | ".join(f"validation PSNR at {g}" for g in grid) + " |",
           "|---|---|" + "---|" * len(grid)]
-    for name in params["models"]:
+    for name in (n for n in params["models"] if n in info):
         psnr = info[name].get("validation_psnr_by_lr", {})
         cells = [f"{psnr[g]:.2f}" if g in psnr else "-" for g in grid]
         md.append(f"| {info[name]['label']} ({name}) | {info[name].get('lr', 0):g} | " + " | ".join(cells) + " |")
@@ -59,14 +60,15 @@ def rates_markdown(params: dict, info: dict) -> list[str]:
 def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
     """What every study shares: tuned strengths, learning rates, compute time and speed of every method."""
     levels = sorted(set(ours.level))
-    tuned = {info[n]["label"]: info[n]["tuned"] for n in params["baselines"] if "tuned" in info[n]}
+    models, baselines = [n for n in params["models"] if n in info], [n for n in params["baselines"] if n in info]
+    tuned = {info[n]["label"]: info[n]["tuned"] for n in baselines if "tuned" in info[n]}
     md = ["## Tuned strengths of the classical methods (chosen on the validation split)", "",
           "| method | " + " | ".join(levels) + " |", "|---|" + "---|" * len(levels)]
     md += [f"| {m} | " + " | ".join(str(v.get(lv, "-")) for lv in levels) + " |" for m, v in tuned.items()] + [""]
     md += rates_markdown(params, info)
-    seconds = {"training": sum(info[n].get("train_seconds", 0.0) for n in params["models"]),
-               "evaluation": sum(info[n].get("seconds", 0.0) for n in params["models"]),
-               "classical": sum(info[n].get("seconds", 0.0) for n in params["baselines"])}
+    seconds = {"training": sum(info[n].get("train_seconds", 0.0) for n in models),
+               "evaluation": sum(info[n].get("seconds", 0.0) for n in models),
+               "classical": sum(info[n].get("seconds", 0.0) for n in baselines)}
     rates = len(params["train"]["lr_grid"])
     md += ["## Compute time of this run's stages (this machine)", "",
            f"Training {seconds['training'] / 60:.1f} min for the kept runs (every model also trained at the "
@@ -79,12 +81,25 @@ def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
     return md
 
 
+def study_keys(params: dict, chosen: list[str]) -> list[str]:
+    """The evaluation folders the studies read: every baseline and model in one of their tables, and the
+    models of `own_data` trained on the test frames among them."""
+    tables = {str(t) for s in chosen for t in STUDIES.get(s).tables}
+    keys = [k for group in ("baselines", "models") for k, e in params[group].items()
+            if tables & set(map(str, e["tables"]))]
+    return keys + [k + ON_TEST for k in params.get("own_data", {}).get("test_frames", []) if k in keys]
+
+
 @stage_main
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """`python -m pipeline.report [study ...]`: the studies of `report.studies`, or those named (tools/study.py)."""
     params = load_params()
-    names = list(params["baselines"]) + list(params["models"]) + [
-        name + ON_TEST for name in params.get("own_data", {}).get("test_frames", [])]
-    ours, motion, info = collect(names)
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = argv or params["report"].get("studies", ["xu2019"])
+    unknown = [s for s in chosen if s not in STUDIES]
+    if unknown:
+        raise InputError(f"no study {', '.join(unknown)}; registered: {', '.join(sorted(STUDIES))}")
+    ours, motion, info = collect(study_keys(params, chosen))
     test = load_shard("data/scenes/test.npz")
     ev = Evidence(params, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
                   REPORTS / "figures")
@@ -102,7 +117,7 @@ def main() -> None:
           "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "
           "is the mean over its sequences, avg the mean over subsets. **Bold**: best, *italics*: second best "
           "(PSNR).", ""]
-    for name in params["report"].get("studies", ["xu2019"]):
+    for name in chosen:
         study = STUDIES.build(name)
         md += [f"# Study `{name}`: {study.title}", "", *study.section(ev)]
     md += ["# This run", "", *run_markdown(params, ours, info), "## Figures", ""]

@@ -46,9 +46,69 @@ class Evidence:
                 if str(table) in map(str, e["tables"])]
 
 
+@dataclass
+class Finding:
+    claim: str
+    verdict: str  # holds, does not hold, within noise, not measured
+    evidence: str
+
+
+def decide(gaps: list[float], margin: float) -> str:
+    """Each gap is "claimed better minus rival" (dB): every gap above the margin holds; one below -margin does
+    not hold; anything else is within the noise of the run (the margin: the seed spread)."""
+    if any(g < -margin for g in gaps):
+        return "does not hold"
+    return "holds" if all(g > margin for g in gaps) else "within noise"
+
+
+def avg_psnr(results: pd.DataFrame, table: int | str, method: str | None, level: str,
+             blind: int | None = 0) -> float | None:
+    """The avg-subset PSNR of a method in a table at a level (blind None: either), None when the row is missing."""
+    r = results[(results.table.astype(str) == str(table)) & (results.method == method) & (results.level == level)
+                & (results.subset.astype(str) == "avg")]
+    if blind is not None:
+        r = r[r.blind == blind]
+    return float(r.psnr.iloc[0]) if len(r) else None
+
+
+def _marks(values: pd.Series) -> dict:
+    """Best in bold, second best in italics (by PSNR, higher is better)."""
+    order = values.dropna().sort_values(ascending=False).index.tolist()
+    return {i: ("**", "**") if k == 0 else ("*", "*") for k, i in enumerate(order[:2])}
+
+
+def table_markdown(ours: pd.DataFrame, paper: pd.DataFrame | None, table: int | str, level: str,
+                   paper_name: dict) -> str:
+    """Methods by subsets at one level: ours PSNR / SSIM, and the paper's average beside them (none: no column)."""
+    rows = ours[(ours.table.astype(str) == str(table)) & (ours.level == level)]
+    subsets = sorted(s for s in set(rows.subset) if s != "avg") + ["avg"]
+    keys = rows[["method", "blind"]].drop_duplicates().sort_values(["blind", "method"]).values.tolist()
+    grid = {(m, b, s): r for m, b, s, r in zip(rows.method, rows.blind, rows.subset, rows.itertuples())}
+    header = ["method", "blind", *[f"#{s}" if s != "avg" else "avg (ours)" for s in subsets]]
+    header += ["avg (paper)"] if paper is not None else []
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    marks = {s: _marks(pd.Series({(m, b): grid[(m, b, s)].psnr for m, b in keys if (m, b, s) in grid}))
+             for s in subsets}
+    for m, b in keys:
+        cells = [m, "yes" if b else "no"]
+        for s in subsets:
+            r = grid.get((m, b, s))
+            a, z = marks[s].get((m, b), ("", ""))
+            cells.append(f"{a}{r.psnr:.2f} / {r.ssim:.4f}{z}" if r is not None else "-")
+        if paper is None:
+            lines.append("| " + " | ".join(cells) + " |")
+            continue
+        p = paper[(paper.table.astype(str) == str(table)) & (paper.method == paper_name.get(m, m)) & (paper.blind == b)
+                  & (paper.level == level) & (paper.subset == "avg")]
+        cells.append(f"{p.psnr.iloc[0]:.2f} / {p.ssim.iloc[0]:.4f}" if len(p) else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 class Study:
     registered_name = "?"
     title = "?"
+    tables: tuple = ()  # the `table` ids of results.csv the study reports (its methods are the entries in them)
 
     def section(self, evidence: Evidence) -> list[str]:
         raise NotImplementedError

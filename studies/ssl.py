@@ -14,8 +14,7 @@ import pandas as pd
 
 from core.registry import STUDIES
 from studies import figures
-from studies.base import Evidence, Study
-from studies.xu2019 import Finding, decide, table_markdown
+from studies.base import Evidence, Finding, Study, avg_psnr, decide, table_markdown
 
 TABLE = "ssl"
 PUBLISHED = Path("reports/paper/ssl_published.csv")
@@ -31,18 +30,12 @@ class Gaps:
     psnr: dict[str, float]
 
 
-def _avg(results: pd.DataFrame, label: str | None, level: str) -> float | None:
-    r = results[(results.table.astype(str) == TABLE) & (results.method == label) & (results.level == level)
-                & (results.subset.astype(str) == "avg")]
-    return float(r.psnr.iloc[0]) if len(r) else None
-
-
 def findings(results: pd.DataFrame, labels: dict[str, str | None], margin: float) -> list[Finding]:
     """The study's three claims at every level; labels: the label of each role of ROLES."""
     levels = sorted(set(results[results.table.astype(str) == TABLE].level))
     per_level = []
     for level in levels:
-        values = {role: _avg(results, labels.get(role), level) for role in ROLES}
+        values = {role: avg_psnr(results, TABLE, labels.get(role), level, blind=None) for role in ROLES}
         if any(v is None for v in values.values()):
             missing = ", ".join(r for r, v in values.items() if v is None)
             return [Finding(c, "not measured", f"no {missing} rows at {level}") for c in CLAIMS]
@@ -86,6 +79,7 @@ def published_markdown(path: Path = PUBLISHED) -> list[str]:
 @STUDIES.register("ssl")
 class SelfSupervised(Study):
     title = "Training without clean data: Noise2Noise, Noise2Void, HQ-SSL (Lehtinen 2018, Krull 2019, Laine 2019)"
+    tables = (TABLE,)
 
     def section(self, ev: Evidence) -> list[str]:
         params, ours = ev.params, ev.results

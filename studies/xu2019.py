@@ -7,14 +7,13 @@ from params, so a renamed label does not silently break a finding; a missing ent
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from core.registry import STUDIES
 from studies import figures
-from studies.base import Evidence, Study
+from studies.base import Evidence, Finding, Study, avg_psnr, decide, table_markdown
 
 PAPER = Path("reports/paper/xu2019_tables.csv")
 TITLES = {2: "Table 2: single image denoising", 3: "Table 3: video denoising",
@@ -28,32 +27,11 @@ ROLES = {"d2d": (2, "d2d"), "kpn_image": (2, "kpn5_image"), "dncnn": (2, "dncnn"
          "full_5": (4, "d3d_5x5x5"), "fixed_5": (4, "fixed_5x5x5")}
 
 
-@dataclass
-class Finding:
-    claim: str
-    verdict: str  # holds, does not hold, within noise, not measured
-    evidence: str
-
-
-def decide(gaps: list[float], margin: float) -> str:
-    """Each gap is "claimed better minus rival" (dB): every gap above the margin holds; one below -margin does
-    not hold; anything else is within the noise of the run (the margin: the seed spread)."""
-    if any(g < -margin for g in gaps):
-        return "does not hold"
-    return "holds" if all(g > margin for g in gaps) else "within noise"
-
-
-def _avg(results: pd.DataFrame, table: int, method: str | None, level: str, blind: int = 0) -> float | None:
-    r = results[(results.table.astype(str) == str(table)) & (results.method == method) & (results.level == level)
-                & (results.blind == blind) & (results.subset.astype(str) == "avg")]
-    return float(r.psnr.iloc[0]) if len(r) else None
-
-
 def _chain(results, table: int, methods: list[str], levels: list[str]) -> tuple[list[float] | None, str]:
     """The gaps of each method over the next one (avg PSNR) at every level, and their figures."""
     gaps, parts = [], []
     for level in levels:
-        vals = [_avg(results, table, m, level) for m in methods]
+        vals = [avg_psnr(results, table, m, level) for m in methods]
         if any(v is None for v in vals):
             return None, f"missing rows at {level}"
         gaps += [a - b for a, b in zip(vals, vals[1:])]
@@ -91,8 +69,9 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
     claim = f"(3) every learned method beats {L['vbm4d']}, which beats direct averaging"
     gaps, ev = [], []
     for level in levels:
-        v, d = _avg(results, 3, L["vbm4d"], level), _avg(results, 3, L["direct_average"], level)
-        scores = {f"{m}{' (blind)' if b else ''}": _avg(results, 3, m, level, b) for m in learned_video for b in (0, 1)}
+        v, d = avg_psnr(results, 3, L["vbm4d"], level), avg_psnr(results, 3, L["direct_average"], level)
+        scores = {f"{m}{' (blind)' if b else ''}": avg_psnr(results, 3, m, level, b)
+                  for m in learned_video for b in (0, 1)}
         scores = {k: s for k, s in scores.items() if s is not None}
         if v is None or d is None or not scores:
             gaps = None
@@ -121,7 +100,7 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
     for table in (2, 3):
         for m in sorted(set(results[(results.table.astype(str) == str(table)) & (results.blind == 1)].method)):
             for level in levels:
-                b, n = _avg(results, table, m, level, 1), _avg(results, table, m, level, 0)
+                b, n = avg_psnr(results, table, m, level, 1), avg_psnr(results, table, m, level, 0)
                 if b is not None and n is not None:
                     slack.append(BLIND_TOLERANCE_DB - abs(n - b))
                     ev.append(f"T{table} {m} {level}: {n - b:+.2f} dB")
@@ -149,43 +128,10 @@ def read_paper(path: Path = PAPER) -> pd.DataFrame:
     return pd.read_csv(path, comment="#", dtype={"subset": str})
 
 
-def _marks(values: pd.Series) -> dict:
-    """Best in bold, second best in italics (by PSNR, higher is better)."""
-    order = values.dropna().sort_values(ascending=False).index.tolist()
-    return {i: ("**", "**") if k == 0 else ("*", "*") for k, i in enumerate(order[:2])}
-
-
-def table_markdown(ours: pd.DataFrame, paper: pd.DataFrame | None, table: int | str, level: str,
-                   paper_name: dict) -> str:
-    """Methods by subsets at one level: ours PSNR / SSIM, and the paper's average beside them (none: no column)."""
-    rows = ours[(ours.table.astype(str) == str(table)) & (ours.level == level)]
-    subsets = sorted(s for s in set(rows.subset) if s != "avg") + ["avg"]
-    keys = rows[["method", "blind"]].drop_duplicates().sort_values(["blind", "method"]).values.tolist()
-    grid = {(m, b, s): r for m, b, s, r in zip(rows.method, rows.blind, rows.subset, rows.itertuples())}
-    header = ["method", "blind", *[f"#{s}" if s != "avg" else "avg (ours)" for s in subsets]]
-    header += ["avg (paper)"] if paper is not None else []
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    marks = {s: _marks(pd.Series({(m, b): grid[(m, b, s)].psnr for m, b in keys if (m, b, s) in grid}))
-             for s in subsets}
-    for m, b in keys:
-        cells = [m, "yes" if b else "no"]
-        for s in subsets:
-            r = grid.get((m, b, s))
-            a, z = marks[s].get((m, b), ("", ""))
-            cells.append(f"{a}{r.psnr:.2f} / {r.ssim:.4f}{z}" if r is not None else "-")
-        if paper is None:
-            lines.append("| " + " | ".join(cells) + " |")
-            continue
-        p = paper[(paper.table.astype(str) == str(table)) & (paper.method == paper_name.get(m, m)) & (paper.blind == b)
-                  & (paper.level == level) & (paper.subset == "avg")]
-        cells.append(f"{p.psnr.iloc[0]:.2f} / {p.ssim.iloc[0]:.4f}" if len(p) else "-")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 @STUDIES.register("xu2019")
 class Xu2019(Study):
     title = "Deformable kernels for image and video denoising (Xu, Li, Sun 2019)"
+    tables = (2, 3, 4)
 
     def shares(self, ev: Evidence, key: str) -> dict[str, list[float]]:
         return ev.info.get(key, {}).get("temporal_shares", {})

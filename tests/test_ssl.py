@@ -156,3 +156,22 @@ def test_own_footage_is_denoised_by_a_model_trained_on_it_alone(tmp_path):
     before = np.mean([srgb_scores(n, c)[0] for n, c in zip(noisy.numpy(), clean)])
     after = np.mean([srgb_scores(o, c)[0] for o, c in zip(out, clean)])
     assert after > before + 1.0  # measured: 23.5 -> 25.7 dB
+
+
+def test_one_study_alone_names_exactly_the_stages_and_folders_of_its_tables():
+    import studies  # noqa: F401
+    from core.config import load_params
+    from core.imports import ROOT
+    from pipeline.report import study_keys
+    from tools.study import stages
+
+    params = load_params(ROOT / "params.yaml")
+    ssl = [k for k, e in params["models"].items() if "ssl" in e["tables"]]
+    assert ssl and set(stages(params, "ssl")) == ({f"{s}@{k}" for k in ssl for s in ("train", "evaluate")}
+                                                   | {"baselines@reference_frame", "baselines@bm3d"}
+                                                   | {f"own_data@{k}" for k in params["own_data"]["test_frames"]})
+    assert not any(s.endswith(("@dncnn", "@d3d", "@bm4d")) for s in stages(params, "ssl"))
+    keys = study_keys(params, ["ssl"])
+    assert "n2v_on_test" in keys and "bm3d" in keys and "dncnn" not in keys
+    xu = study_keys(params, ["xu2019"])
+    assert "d3d" in xu and "bm4d" in xu and not set(ssl) & set(xu) and "n2v_on_test" not in xu

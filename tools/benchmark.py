@@ -1,10 +1,12 @@
-"""Speed and memory figures (not a test): `python -m tools.benchmark data` or `python -m tools.benchmark models`.
+"""Speed and memory figures (not a test): `python -m tools.benchmark data`, `... models` or `... scan`.
 
 data:   frames per second of the `scenes` work on a real clip against plain OpenCV decoding of it, the `noise`
         stage's throughput, and the wall time of `dvc repro` of the data stages for the tiny and default profiles.
 models: for every learned model at the default and the paper width: parameters, inference megapixels per second
         on a 256x256 grey frame (5 frames for video models), training steps per second at the default batch and
         crop, and the peak resident memory of a process that did both.
+scan:   SVRNN's four-direction recurrence (ops/recurrent_scan.py), forward and backward on a 16x128x128 feature
+        map: the fused numba kernel against the plain PyTorch loop.
 """
 from __future__ import annotations
 
@@ -120,11 +122,32 @@ def bench_models() -> None:
             print(f"{name:<18}{label:>6}{n:>12,}{mps:>9.3f}{sps:>9.2f}{mem:>9.0f}", flush=True)
 
 
+def bench_scan(shape=(1, 16, 128, 128), runs: int = 5) -> None:
+    """SVRNN's four-direction recurrence, forward and backward: the numba kernel against the PyTorch loop."""
+    from ops.recurrent_scan import DIRECTIONS, scan, scan_torch
+
+    g = torch.Generator().manual_seed(0)
+    x, p = torch.randn(shape, generator=g), torch.rand(shape, generator=g) * 1.8 - 0.9
+    for name, fn in (("numba kernel", scan), ("PyTorch loop", scan_torch)):
+        def sweep():
+            xs, ps = x.clone().requires_grad_(), p.clone().requires_grad_()
+            sum(fn(xs, ps, d) for d in DIRECTIONS).sum().backward()
+        sweep()  # compiles or warms up
+        start = time.perf_counter()
+        for _ in range(runs):
+            sweep()
+        print(f"four-direction scan {name} on {list(shape)}, forward + backward: "
+              f"{(time.perf_counter() - start) / runs * 1000:.1f} ms", flush=True)
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "data"
     torch.set_num_threads(2)
     if what == "models":
         bench_models()
+        return
+    if what == "scan":
+        bench_scan()
         return
     from core.frames import resolve_videos
 
