@@ -41,3 +41,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(1)
     print(f"reports/tables.md now holds study {argv[0]} alone; `dvc repro` writes every study again")
 
+
+
+if __name__ == "__main__":
+    main()
