@@ -1,6 +1,6 @@
 """Reproduce one study alone: the stages its tables need, then its report.
 
-    python -m tools.study ssl        # training without clean data: about 9 minutes on 2 cores
+    python -m tools.study ssl        # training without clean data: 12.7 min from scratch on 2 cores
     python -m tools.study xu2019     # the reproduction of Xu et al. 2019: about 30 minutes on 2 cores
 
 It runs `dvc repro` on the train@, evaluate@, baselines@ and own_data@ stages of the params entries in the
