@@ -120,7 +120,8 @@ def check_models(p: dict) -> None:
         try:
             objective = objective_for(entry, p["train"], degradation_for(entry))
         except (TypeError, ValueError) as e:
-            raise InputError(f"models.{name}: {e}; fix its objective_args or degradation_args in params.yaml") from None
+            raise InputError(f"models.{name}: {e}; fix its objective_args or degradation_args in params.yaml") \
+                from None
         need(objective.arch in (None, entry["arch"]), f"models.{name}.arch", entry["arch"],
              f"{objective.arch}: the objective {objective.registered_name} trains that network only")
         try:

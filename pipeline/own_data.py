@@ -17,7 +17,8 @@ import degradations  # noqa: F401  (registers the degradations)
 from core.config import InputError, load_params, stage_main
 from core.frames import load_shard, save_shard
 from core.registry import DEGRADATIONS
-from core.results import EVAL, ON_TEST, RESULT_COLUMNS, entry_rows, noisy_levels, score_sequences, write_csv, write_json
+from core.results import (EVAL, ON_TEST, RESULT_COLUMNS, entry_rows, noisy_levels, score_sequences, write_csv,
+                          write_json)
 from degradations import degradation_for
 from engine.infer import run_model
 from engine.own_data import train_on_noisy

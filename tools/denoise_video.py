@@ -25,7 +25,7 @@ from core.config import InputError, load_params, stage_main
 from core.frames import read_video, to_grey_linear, write_video
 from core.registry import DEGRADATIONS
 from engine.infer import run_model
-from engine.own_data import train_on_noisy
+from engine.own_data import observed_params, train_on_noisy
 from models.checkpoint import load_model
 
 
@@ -39,15 +39,13 @@ def peak_rate(params: dict, model: str) -> float:
 def denoise_frames(frames: np.ndarray, params: dict, model: str, sigma: dict[str, float], lr: float,
                    work: Path) -> np.ndarray:
     """Noisy grey linear frames [N, H, W] -> restored [N, H, W], by a model trained on them alone."""
-    if model not in params["models"]:
-        raise InputError(f"--model {model} is not in params.yaml `models`; use n2v or hqssl")
+    taken = (params["models"][model].get("args") or {}).get("frames", 1)
+    if taken != 1:
+        raise InputError(f"--model {model} takes {taken} frames; use a single-frame model (n2v, hqssl)")
     length = 2 * params["data"]["tau"] + 1  # training windows of the suite's sequence length (their middle frame)
     if len(frames) < length:
         raise InputError(f"the video has {len(frames)} frames; it needs at least 2*data.tau+1 = {length}")
-    model_file = train_on_noisy(model, params, frames, np.arange(len(frames) - length + 1), work, lr, sigma)
-    net = load_model(model_file)
-    if net.frames != 1:
-        raise InputError(f"--model {model} takes {net.frames} frames; use a single-frame model (n2v, hqssl)")
+    net = load_model(train_on_noisy(model, params, frames, np.arange(len(frames) - length + 1), work, lr, sigma))
     return run_model(net, frames[:, None], DEGRADATIONS.build("observed", **sigma), sigma)[0]
 
 
@@ -69,15 +67,20 @@ def main(argv: list[str] | None = None) -> None:
     params = copy.deepcopy(load_params())
     if args.steps:
         params["train"]["steps"] = args.steps
-    entry = params["models"].get(args.model, {})
-    if entry.get("objective") == "hqssl" and args.sigma_s == 0 and args.sigma_r == 0:
-        raise InputError("--model hqssl needs the noise parameters: give --sigma-s and --sigma-r")
+    if args.model not in params["models"]:
+        raise InputError(f"--model {args.model} is not in params.yaml `models`; use n2v or hqssl")
+    sigma = {"sigma_s": args.sigma_s, "sigma_r": args.sigma_r}
+    observed_params(params, args.model, sigma)  # refuses a model that trains on clean frames
+    if not (params["models"][args.model].get("args") or {}).get("blind", False) and not any(sigma.values()):
+        raise InputError(f"--model {args.model} uses the noise level (HQ-SSL's posterior, a non-blind network): "
+                         "give --sigma-s and --sigma-r")
+    if not args.video.is_file():
+        raise InputError(f"video {args.video} does not exist; give the path of your noisy video")
     rgb, fps = read_video(args.video)
     frames = to_grey_linear(rgb, args.height or rgb.shape[1])
     if min(frames.shape[1:]) < params["train"]["crop"]:
         raise InputError(f"video {args.video} is {frames.shape[2]}x{frames.shape[1]}, smaller than train.crop="
                          f"{params['train']['crop']}; give a larger --height or lower train.crop")
-    sigma = {"sigma_s": args.sigma_s, "sigma_r": args.sigma_r}
     with tempfile.TemporaryDirectory() as work:
         out = denoise_frames(frames, params, args.model, sigma, peak_rate(params, args.model), Path(work))
     grey = (np.clip(linear_to_srgb(np.clip(out, 0, 1)), 0, 1) * 255 + 0.5).astype(np.uint8)
