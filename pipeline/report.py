@@ -14,7 +14,7 @@ from core.config import InputError, atomic_write, load_params, stage_main
 from core.frames import load_shard
 from core.registry import STUDIES
 from core.results import EVAL, MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
-from studies.base import Evidence
+from studies.base import Evidence, keys_in_tables
 
 REPORTS = Path("reports")
 
@@ -84,9 +84,7 @@ def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
 def study_keys(params: dict, chosen: list[str]) -> list[str]:
     """The evaluation folders the studies read: every baseline and model in one of their tables, and the
     models of `own_data` trained on the test frames among them."""
-    tables = {str(t) for s in chosen for t in STUDIES.get(s).tables}
-    keys = [k for group in ("baselines", "models") for k, e in params[group].items()
-            if tables & set(map(str, e["tables"]))]
+    keys = keys_in_tables(params, [t for s in chosen for t in STUDIES.get(s).tables])
     return keys + [k + ON_TEST for k in params.get("own_data", {}).get("test_frames", []) if k in keys]
 
 

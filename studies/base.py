@@ -15,6 +15,12 @@ from core.frames import load_shard
 from core.results import EVAL
 
 
+def keys_in_tables(params: dict, tables, groups: tuple[str, ...] = ("baselines", "models")) -> list[str]:
+    """The params entries (baselines, then models) that appear in any of the tables (ids compared as text)."""
+    wanted = {str(t) for t in tables}
+    return [k for group in groups for k, e in params.get(group, {}).items() if wanted & set(map(str, e["tables"]))]
+
+
 @dataclass
 class Evidence:
     """Everything a study may read: params, every method's results and motion rows, each method's info.json
@@ -42,8 +48,7 @@ class Evidence:
         return load_shard(EVAL / key / "outputs.npz")
 
     def keys_in_table(self, table: int | str) -> list[str]:
-        return [k for group in ("baselines", "models") for k, e in self.params.get(group, {}).items()
-                if str(table) in map(str, e["tables"])]
+        return keys_in_tables(self.params, [table])
 
 
 @dataclass

@@ -15,15 +15,15 @@ import sys
 import studies  # noqa: F401  (registers the studies)
 from core.config import InputError, load_params, stage_main
 from core.registry import STUDIES
+from studies.base import keys_in_tables
 
 
 def stages(params: dict, study: str) -> list[str]:
     """The dvc stages whose outputs the study reads."""
-    tables = {str(t) for t in STUDIES.get(study).tables}
-    inside = lambda e: tables & set(map(str, e["tables"]))  # noqa: E731
-    models = [k for k, e in params["models"].items() if inside(e)]
+    tables = STUDIES.get(study).tables
+    models = keys_in_tables(params, tables, ("models",))
     return ([f"{s}@{k}" for k in models for s in ("train", "evaluate")]
-            + [f"baselines@{k}" for k, e in params["baselines"].items() if inside(e)]
+            + [f"baselines@{k}" for k in keys_in_tables(params, tables, ("baselines",))]
             + [f"own_data@{k}" for k in params.get("own_data", {}).get("test_frames", []) if k in models])
 
 
