@@ -1,5 +1,6 @@
 """Reference frame, direct average, NLM (image and multi-frame), BM3D and BM4D (the stand-in for VBM4D, which
-has no Python package). Every method but the first two denoises in the GAT domain with sigma = strength."""
+has no Python package). Every method but the first two denoises in the variance-stabilised domain of the level
+(baselines/vst.py: GAT for raw noise, sRGB for Gaussian noise) with sigma = strength."""
 from __future__ import annotations
 
 import bm3d
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 from skimage.restoration import denoise_nl_means
 
-from baselines.vst import gat_forward, gat_inverse, gat_peak
+from baselines.vst import stabiliser
 from core.registry import BASELINES
 
 baseline = BASELINES.register
@@ -39,39 +40,37 @@ def direct_average(frames, level, strength=1.0):
 @baseline("nlm")
 def nlm(frames, level, strength=1.0):
     """skimage's non-local means on the reference frame, in float, h = strength x sigma."""
-    sigma_s, sigma_r = level["sigma_s"], level["sigma_r"]
-    d = gat_forward(_ref(frames).astype(np.float64), sigma_s, sigma_r)
-    out = denoise_nl_means(d, h=strength, sigma=1.0, patch_size=5, patch_distance=6, fast_mode=True)
-    return gat_inverse(out, sigma_s, sigma_r)
+    vst = stabiliser(level)
+    d = vst.forward(_ref(frames).astype(np.float64))
+    return vst.inverse(denoise_nl_means(d, h=strength, sigma=1.0, patch_size=5, patch_distance=6, fast_mode=True))
 
 
 @baseline("nlm_video")
 def nlm_video(frames, level, strength=1.0):
     """OpenCV's multi-frame NLM over all frames; it takes 8 bits, so the GAT domain is scaled to [0, 255]."""
-    sigma_s, sigma_r = level["sigma_s"], level["sigma_r"]
-    scale = 255.0 / gat_peak(sigma_s, sigma_r)
-    d = gat_forward(frames.astype(np.float64), sigma_s, sigma_r) * scale
+    vst = stabiliser(level)
+    scale = 255.0 / vst.peak
+    d = vst.forward(frames.astype(np.float64)) * scale
     imgs = [np.clip(f + 0.5, 0, 255).astype(np.uint8) for f in d]
     t = len(imgs)
     out = cv2.fastNlMeansDenoisingMulti(imgs, t // 2, t, None, float(strength * scale), 5, 11)
-    return gat_inverse(out.astype(np.float64) / scale, sigma_s, sigma_r)
+    return vst.inverse(out.astype(np.float64) / scale)
 
 
 @baseline("bm3d")
 def bm3d_image(frames, level, strength=1.0):
-    sigma_s, sigma_r = level["sigma_s"], level["sigma_r"]
-    d = gat_forward(_ref(frames).astype(np.float64), sigma_s, sigma_r)
-    return gat_inverse(bm3d.bm3d(d, sigma_psd=strength, profile=_one_thread(bm3d.BM3DProfile())), sigma_s, sigma_r)
+    vst = stabiliser(level)
+    d = vst.forward(_ref(frames).astype(np.float64))
+    return vst.inverse(bm3d.bm3d(d, sigma_psd=strength, profile=_one_thread(bm3d.BM3DProfile())))
 
 
 @baseline("bm4d")
 def bm4d_volume(frames, level, strength=1.0):
     """BM4D on the spatio-temporal volume [H, W, T]; the reference frame's slice is the result."""
-    sigma_s, sigma_r = level["sigma_s"], level["sigma_r"]
-    d = gat_forward(frames.astype(np.float64), sigma_s, sigma_r)
-    out = bm4d.bm4d(np.moveaxis(d, 0, -1), sigma_psd=strength,
-                    profile=_one_thread(bm4d.BM4DProfile()))
-    return gat_inverse(out[..., frames.shape[0] // 2], sigma_s, sigma_r)
+    vst = stabiliser(level)
+    d = vst.forward(frames.astype(np.float64))
+    out = bm4d.bm4d(np.moveaxis(d, 0, -1), sigma_psd=strength, profile=_one_thread(bm4d.BM4DProfile()))
+    return vst.inverse(out[..., frames.shape[0] // 2])
 
 
 def run_baseline(name: str, frames: np.ndarray, level: dict, strength: float = 1.0) -> np.ndarray:

@@ -4,6 +4,8 @@ and what a non-blind restorer is told (the condition, e.g. a noise map). Stages,
 methods see only this interface, so a new degradation (Gaussian noise, blur) adds one file."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -18,6 +20,9 @@ class Degradation:
     registered_name = "?"
     levels: dict[str, dict[str, float]] = {}  # test level -> its parameters
     draws = True  # apply() draws a new independent degradation each call (False: the frames are the observation)
+    # Where its seeded test sets live (one <level>.npz each) and the clean frames they were made from.
+    test_folder = Path("data/noisy")
+    clean_test = Path("data/scenes/test.npz")
 
     def level(self, name: str) -> dict[str, float]:
         if name not in self.levels:

@@ -1,8 +1,9 @@
-"""Stage `baselines@<method>`: a classical restorer, tuned on the validation split, run on the test split.
+"""Stage `baselines@<entry>`: a classical restorer, tuned on the validation split, run on the test split.
 
-For each level in data/noisy, the strength multiplier of `baselines.<method>.grid` with the best mean PSNR on the
-validation sequences is kept, then the test sequences are denoised with it. Sequences are spread over the
-cores. Writes data/eval/<method>/{results.csv, outputs.npz, info.json}.
+An entry names its registered `method` (its own key unless given) and its `degradation` (raw_noise unless named;
+the test sets are that degradation's). For each level, the strength multiplier of `baselines.<entry>.grid` with
+the best mean PSNR on the validation sequences is kept, then the test sequences are denoised with it. Sequences
+are spread over the cores. Writes data/eval/<entry>/{results.csv, outputs.npz, info.json}.
 """
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def tune(name: str, grid: list[float], noisy: np.ndarray, clean_refs: np.ndarray
 
 
 def sequence_labels(shard: dict) -> list[str]:
+    if "video" not in shard:  # test images (study gauss)
+        return [f"test image {i}" for i in range(len(shard["frames"]))]
     return [f"{v} scene {s} frame {f}" for v, s, f in zip(shard["video"], shard["scene"], shard["start"])]
 
 
@@ -64,21 +67,22 @@ def sequence_labels(shard: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     params = load_params()
     name, entry = named_entry(params, "baselines", sys.argv[1:] if argv is None else argv, "baselines")
-    if name not in BASELINES:
-        raise InputError(f"baselines.{name} is not a registered method; registered: {', '.join(sorted(BASELINES))}")
+    method = entry.get("method", name)
+    if method not in BASELINES:
+        raise InputError(f"baselines.{name} names no registered method; registered: {', '.join(sorted(BASELINES))}")
     degradation = DEGRADATIONS.build(entry.get("degradation", "raw_noise"))
     began = time.perf_counter()
-    test, val = load_shard("data/scenes/test.npz"), load_shard("data/scenes/val.npz")
-    tau = test["frames"].shape[1] // 2
+    test, val = load_shard(degradation.clean_test), load_shard("data/scenes/val.npz")
+    tau, val_tau = test["frames"].shape[1] // 2, val["frames"].shape[1] // 2
     rows, outputs, info = [], {}, {"label": entry["label"], "tuned": {}, "validation_psnr": {}}
-    levels = noisy_levels()
+    levels = noisy_levels(degradation.test_folder)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for path in levels:
             level, noisy = path.stem, load_shard(path)
             physics = degradation.stored_level(noisy)
-            best, psnrs = tune(name, entry.get("grid", [1.0]), noisy["val"], val["frames"][:, tau], physics,
+            best, psnrs = tune(method, entry.get("grid", [1.0]), noisy["val"], val["frames"][:, val_tau], physics,
                                sequence_labels(val), pool, level)
-            out, seconds = denoise_all(name, noisy["test"], physics, best, sequence_labels(test), pool,
+            out, seconds = denoise_all(method, noisy["test"], physics, best, sequence_labels(test), pool,
                                        f"{name} {level}")
             scores = score_sequences(out, test["frames"][:, tau])
             rows += entry_rows(scores, test["subset"], entry, False, level)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import skimage.data
+
 import baselines  # noqa: F401  (each package import registers its members)
 import degradations  # noqa: F401
 import objectives  # noqa: F401
@@ -146,7 +148,11 @@ def check_rows(entry: dict, name: str) -> None:
 
 def check_baselines(p: dict) -> None:
     for name, entry in p["baselines"].items():
-        need(name in BASELINES, f"baselines.{name}", name, f"a registered method ({', '.join(sorted(BASELINES))})")
+        method = entry.get("method", name)
+        need(method in BASELINES, f"baselines.{name}.method" if "method" in entry else f"baselines.{name}", method,
+             f"a registered method ({', '.join(sorted(BASELINES))})")
+        need(entry.get("degradation") in (None, *DEGRADATIONS), f"baselines.{name}.degradation",
+             entry.get("degradation"), f"a registered degradation ({', '.join(sorted(DEGRADATIONS))})")
         grid = entry.get("grid", [1.0])
         need(isinstance(grid, list) and grid and all(isinstance(g, (int, float)) and g > 0 for g in grid)
              and len(set(grid)) == len(grid), f"baselines.{name}.grid", grid, "distinct positive strengths")
@@ -162,6 +168,14 @@ def check_own_data(p: dict) -> None:
              f"models trained without clean frames ({name} trains with {objective.registered_name})")
 
 
+def check_gauss(p: dict) -> None:
+    g = p["gauss"]
+    for name in names(g, "photographs", "gauss"):
+        need(callable(getattr(skimage.data, name, None)) and not name.startswith("_"), "gauss.photographs", name,
+             "names of skimage.data photographs (e.g. stereo_motorcycle, cell)")
+    integer(g, "seed", "gauss", 0)
+
+
 def check_report(p: dict) -> None:
     r = p["report"]
     for study in r.get("studies", []):
@@ -171,7 +185,7 @@ def check_report(p: dict) -> None:
 
 def check_params(p: dict) -> None:
     for section in ("data", "render", "scenes", "motion", "noise", "train", "models", "own_data", "baselines",
-                    "report"):
+                    "gauss", "report"):
         need(isinstance(p.get(section), dict), section, p.get(section), "a section of params.yaml")
     check_data(p)
     check_noise(p)
@@ -179,6 +193,7 @@ def check_params(p: dict) -> None:
     check_models(p)
     check_own_data(p)
     check_baselines(p)
+    check_gauss(p)
     check_report(p)
 
 

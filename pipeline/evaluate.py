@@ -1,4 +1,5 @@
-"""Stage `evaluate@<model>`: a trained model on every test subset at every level in data/noisy.
+"""Stage `evaluate@<model>`: a trained model on every test subset at every level of its degradation's test sets
+(data/noisy for raw noise, data/gauss for study gauss).
 
 Writes data/eval/<model>/: results.csv (PSNR/SSIM per subset), outputs.npz (the restored test frames), info.json
 (speed, and what the model tells of itself: for deformable kernels where their samples land), and motion.csv
@@ -32,9 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     degradation = degradation_for(entry)
     trained = json.loads((Path("data/models") / name / "live" / "metrics.json").read_text())
     tuned = json.loads((Path("data/models") / name / "tune.json").read_text())
-    test = load_shard("data/scenes/test.npz")
+    test = load_shard(degradation.clean_test)
     tau = test["frames"].shape[1] // 2
-    levels = noisy_levels()
+    levels = noisy_levels(degradation.test_folder)
     rows, outputs = [], {}
     info: dict = {"label": entry["label"], "parameters": model.parameter_count(),
                   "train_seconds": trained.get("seconds", 0.0), "lr": tuned["lr"],

@@ -110,6 +110,21 @@ def table_markdown(ours: pd.DataFrame, paper: pd.DataFrame | None, table: int | 
     return "\n".join(lines)
 
 
+def published_markdown(path: Path) -> list[str]:
+    """A published-figures csv (source, method, dataset, psnr) as one markdown table per source."""
+    pub = pd.read_csv(path, comment="#")
+    datasets = list(dict.fromkeys(pub.dataset))
+    lines = []
+    for source, rows in pub.groupby("source", sort=False):
+        lines += [f"Published: {source}", "", "| method | " + " | ".join(datasets) + " |",
+                  "|---|" + "---|" * len(datasets)]
+        for method, r in rows.groupby("method", sort=False):
+            cells = [f"{r[r.dataset == d].psnr.iloc[0]:.2f}" if (r.dataset == d).any() else "-" for d in datasets]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
 class Study:
     registered_name = "?"
     title = "?"

@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.registry import STUDIES
 from studies import figures
-from studies.base import Evidence, Finding, Study, avg_psnr, decide, table_markdown
+from studies.base import Evidence, Finding, Study, avg_psnr, decide, published_markdown, table_markdown
 
 TABLE = "ssl"
 PUBLISHED = Path("reports/paper/ssl_published.csv")
@@ -62,20 +62,6 @@ CLAIMS = [f"(1) Noise2Noise stays within {CLOSE_DB} dB of Noise2Clean",
           "(3) HQ-SSL closes most (more than half) of the Noise2Void-Noise2Clean gap"]
 
 
-def published_markdown(path: Path = PUBLISHED) -> list[str]:
-    pub = pd.read_csv(path, comment="#")
-    datasets = list(dict.fromkeys(pub.dataset))
-    lines = []
-    for source, rows in pub.groupby("source", sort=False):
-        lines += [f"Published: {source}", "", "| method | " + " | ".join(datasets) + " |",
-                  "|---|" + "---|" * len(datasets)]
-        for method, r in rows.groupby("method", sort=False):
-            cells = [f"{r[r.dataset == d].psnr.iloc[0]:.2f}" if (r.dataset == d).any() else "-" for d in datasets]
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        lines.append("")
-    return lines
-
-
 @STUDIES.register("ssl")
 class SelfSupervised(Study):
     title = "Training without clean data: Noise2Noise, Noise2Void, HQ-SSL (Lehtinen 2018, Krull 2019, Laine 2019)"
@@ -97,7 +83,7 @@ class SelfSupervised(Study):
         md += ["Rows marked \"trained on the test frames\" are a self-supervised model trained on the noisy test "
                "frames of that level alone (the same budget): what a user with only their own footage gets. "
                "They see the test inputs in training, so they stay out of the findings.", ""]
-        md += published_markdown()
+        md += published_markdown(PUBLISHED)
         md += ["The published figures are RGB images with Gaussian noise of sigma 25 (8-bit scale), trained for "
                "days on ImageNet; ours are grey frames with signal-dependent raw noise and a CPU budget: only the "
                "gaps between rows compare.", ""]

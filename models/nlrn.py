@@ -1,0 +1,167 @@
+"""NLRN, the non-local recurrent network (Liu, Wen, Fan, Loy, Huang, NeurIPS 2018): one recurrent cell, its
+weights shared across `states` unrolled states, each state a non-local module over a q x q neighbourhood and two
+3x3 convolutions, with the input features added back to every state and the noise predicted as a residual.
+
+The non-local module (paper eq. 3-5) weighs the features g(x_j) of every position j in the q x q neighbourhood
+of i by softmax_j(theta(x_i) . phi(x_j)); with correlation propagation the previous state's correlation is added
+before the softmax (paper eq. 6), so the states refine one set of matches. Restricting j to a neighbourhood is
+the paper's point: whole-image matches on a noisy input are unreliable, and it bounds the cost.
+
+Computed as blocked attention (after "halo" attention): queries in b x b blocks attend, by one batched matrix
+product, to the (b + q - 1)^2 keys around their block, and a mask keeps each query's own q x q window and the
+positions inside the frame. Exactly the neighbourhood softmax, at the speed of a matrix product rather than a
+loop over q^2 shifts. Large frames run in overlapping tiles (`tile`), with an overlap of the whole receptive
+field, so that a tiled output equals the untiled one.
+
+Our departures, for 2-core budgets: no batch norm (batches of 8 crops; the paper normalises before each
+convolution), the noise map as an input channel for the non-blind variant, like the suite's other models.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from core.registry import MODELS
+from models.base import Denoiser
+
+# Query block side. The mask wastes (b+q-1)^2 / q^2 of the products, smaller blocks make smaller matrix products;
+# measured on 2 cores (batch 8, 48 px, width 16, 4 states): b = 4, 6, 8 within 10% at q = 7, b = 6 best at q = 15.
+BLOCK = 6
+
+
+@functools.lru_cache(maxsize=32)
+def neighbourhood_mask(h: int, w: int, q: int, b: int = BLOCK) -> torch.Tensor:
+    """[blocks, b*b, (b+q-1)^2] True where a key is *outside* the query's q x q window or outside the h x w
+    frame (frame padded to whole blocks; padded queries are dropped afterwards)."""
+    r = q // 2
+    side = b + 2 * r
+    a = torch.arange(b)
+    u = torch.arange(side)
+    # Query row a of a block sees halo rows a .. a + 2r (halo row u is frame row block_start + u - r).
+    window_1d = (u[None, :] >= a[:, None]) & (u[None, :] <= a[:, None] + 2 * r)          # [b, side]
+    window = (window_1d[:, None, :, None] & window_1d[None, :, None, :]).reshape(b * b, side * side)
+    nh, nw = -(-h // b), -(-w // b)
+    rows = torch.arange(nh)[:, None] * b + u[None, :] - r                                  # [nh, side]
+    cols = torch.arange(nw)[:, None] * b + u[None, :] - r
+    inside = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[None, :, None, :]
+    inside = inside.reshape(nh * nw, 1, side * side)
+    return ~(window[None] & inside)
+
+
+def _blocks(x: torch.Tensor, b: int) -> torch.Tensor:
+    """[B, C, Hp, Wp] (Hp, Wp multiples of b) -> [B * blocks, b*b, C]."""
+    n, c, hp, wp = x.shape
+    x = x.reshape(n, c, hp // b, b, wp // b, b).permute(0, 2, 4, 3, 5, 1)
+    return x.reshape(n * (hp // b) * (wp // b), b * b, c)
+
+
+def _halos(x: torch.Tensor, b: int, r: int) -> torch.Tensor:
+    """[B, C, Hp + 2r, Wp + 2r] -> [B * blocks, (b+2r)^2, C]: each block's keys with r pixels around it."""
+    n, c = x.shape[:2]
+    side = b + 2 * r
+    cols = F.unfold(x, kernel_size=side, stride=b)                                          # [B, C*side^2, blocks]
+    return cols.reshape(n, c, side * side, -1).permute(0, 3, 2, 1).reshape(-1, side * side, c)
+
+
+def _unblocks(y: torch.Tensor, n: int, hp: int, wp: int, b: int) -> torch.Tensor:
+    c = y.shape[-1]
+    y = y.reshape(n, hp // b, wp // b, b, b, c).permute(0, 5, 1, 3, 2, 4)
+    return y.reshape(n, c, hp, wp)
+
+
+def neighbourhood_attention(theta: torch.Tensor, phi: torch.Tensor, g: torch.Tensor, q: int,
+                            previous: torch.Tensor | None = None, b: int | None = None):
+    """y_i = sum_j softmax_j(theta_i . phi_j + previous_ij) g_j over the q x q window of i inside the frame.
+    theta, phi [B, Ce, H, W]; g [B, C, H, W]. Returns y [B, C, H, W] and the correlation (before the mask and
+    the softmax, previous included) that the next state adds: [B * blocks, b*b, (b+q-1)^2]."""
+    b = b or BLOCK
+    if q % 2 == 0 or q < 1:
+        raise ValueError(f"the neighbourhood q is {q}; it must be odd and positive")
+    n, _, h, w = theta.shape
+    r = q // 2
+    hp, wp = -(-h // b) * b, -(-w // b) * b
+    theta = F.pad(theta, (0, wp - w, 0, hp - h))
+    keys = F.pad(phi, (r, r + wp - w, r, r + hp - h))
+    values = F.pad(g, (r, r + wp - w, r, r + hp - h))
+    corr = torch.bmm(_blocks(theta, b), _halos(keys, b, r).transpose(1, 2))
+    if previous is not None:
+        corr = corr + previous
+    mask = neighbourhood_mask(h, w, q, b).to(corr.device)
+    weights = torch.softmax(corr.view(n, -1, *corr.shape[1:]).masked_fill(mask, float("-inf")), dim=-1)
+    y = torch.bmm(weights.view_as(corr), _halos(values, b, r))
+    return _unblocks(y, n, hp, wp, b)[:, :, :h, :w], corr
+
+
+class NonLocalModule(nn.Module):
+    """theta, phi: 1x1 convolutions to the embedding; g: a 1x1 convolution; the result is added to the input."""
+
+    def __init__(self, width: int, embedding: int, q: int, propagate: bool):
+        super().__init__()
+        self.q, self.propagate = q, propagate
+        self.theta = nn.Conv2d(width, embedding, 1)
+        self.phi = nn.Conv2d(width, embedding, 1)
+        self.g = nn.Conv2d(width, width, 1)
+
+    def forward(self, x, previous=None):
+        y, corr = neighbourhood_attention(self.theta(x), self.phi(x), self.g(x), self.q,
+                                          previous if self.propagate else None)
+        return x + y, corr
+
+
+@MODELS.register("nlrn")
+class NLRN(Denoiser):
+    def __init__(self, frames: int = 1, blind: bool = False, width: int = 128, embedding: int | None = None,
+                 states: int = 12, neighbourhood: int = 45, propagate: bool = True, tile: int = 0):
+        super().__init__(frames, blind)
+        if states < 1 or width < 1:
+            raise ValueError(f"nlrn needs states >= 1 and width >= 1; got states={states}, width={width}")
+        self.states, self.tile = states, tile
+        self.head = nn.Conv2d(self.in_channels, width, 3, padding=1)
+        # The recurrent cell: one set of weights, whatever the number of states.
+        self.non_local = NonLocalModule(width, embedding or width // 2, neighbourhood, propagate)
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+        self.tail = nn.Conv2d(width, 1, 3, padding=1)
+        with torch.no_grad():  # start near the identity (a residual of ~0), as the suite's DnCNN does
+            self.tail.weight.mul_(0.01)
+            self.tail.bias.zero_()
+
+    @property
+    def receptive_radius(self) -> int:
+        """How far an output pixel sees: head and tail convs, and per state the window and two convs."""
+        return 2 + self.states * (self.non_local.q // 2 + 2)
+
+    def noise_estimate(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.head(x)
+        state, corr = features, None
+        for _ in range(self.states):
+            h, corr = self.non_local(F.relu(state), corr)
+            state = features + self.conv2(F.relu(self.conv1(F.relu(h))))
+        return self.tail(F.relu(state))
+
+    def denoise(self, frames, x):
+        ref = frames[:, self.frames // 2:self.frames // 2 + 1]
+        h, w = x.shape[-2:]
+        if self.tile and max(h, w) > self.tile:
+            return ref - tiled(self.noise_estimate, x, self.tile, self.receptive_radius), {}
+        return ref - self.noise_estimate(x), {}
+
+
+def tiled(fn, x: torch.Tensor, tile: int, overlap: int) -> torch.Tensor:
+    """fn over overlapping tiles of x [B, C, H, W] (each core `tile` px, `overlap` px of context on every side
+    that fits), keeping each tile's core: with an overlap of fn's receptive radius, the result equals fn(x)."""
+    h, w = x.shape[-2:]
+    out = None
+    for top in range(0, h, tile):
+        for left in range(0, w, tile):
+            t0, l0 = max(top - overlap, 0), max(left - overlap, 0)
+            t1, l1 = min(top + tile + overlap, h), min(left + tile + overlap, w)
+            y = fn(x[..., t0:t1, l0:l1])
+            if out is None:
+                out = y.new_empty(*y.shape[:2], h, w)
+            core = y[..., top - t0:top - t0 + min(tile, h - top), left - l0:left - l0 + min(tile, w - left)]
+            out[..., top:top + core.shape[-2], left:left + core.shape[-1]] = core
+    return out
