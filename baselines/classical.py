@@ -7,6 +7,7 @@ import bm3d
 import bm4d
 import cv2
 import numpy as np
+from skimage import restoration
 from skimage.restoration import denoise_nl_means
 
 from baselines.vst import stabiliser
@@ -71,6 +72,17 @@ def bm4d_volume(frames, level, strength=1.0):
     d = vst.forward(frames.astype(np.float64))
     out = bm4d.bm4d(np.moveaxis(d, 0, -1), sigma_psd=strength, profile=_one_thread(bm4d.BM4DProfile()))
     return vst.inverse(out[..., frames.shape[0] // 2])
+
+
+@baseline("richardson_lucy")
+def richardson_lucy(frames, level, strength=1.0):
+    """Richardson-Lucy deconvolution in linear light (where the blur is a convolution) with the window's oracle
+    kernel `level["psf"]` (study deblur: measured on the sharp frames); strength x 20 iterations."""
+    if "psf" not in level:
+        raise ValueError("richardson_lucy needs the blur kernel of each sequence (a blur test set's psf_test)")
+    blurry = np.clip(_ref(frames).astype(np.float64), 0.0, None)
+    return restoration.richardson_lucy(blurry, np.asarray(level["psf"], np.float64),
+                                       num_iter=max(1, round(20 * strength)), clip=False)
 
 
 def run_baseline(name: str, frames: np.ndarray, level: dict, strength: float = 1.0) -> np.ndarray:

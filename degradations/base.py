@@ -23,6 +23,11 @@ class Degradation:
     # Where its seeded test sets live (one <level>.npz each) and the clean frames they were made from.
     test_folder = Path("data/noisy")
     clean_test = Path("data/scenes/test.npz")
+    # Where training and validation sequences come from; `window`: the clean frames a training pair needs (None:
+    # the model's own frames). Blur reads windows of sharp 240 fps frames instead of the 30 fps scenes.
+    train_folder = Path("data/scenes/train")
+    val_set = Path("data/scenes/val.npz")
+    window: int | None = None
 
     def level(self, name: str) -> dict[str, float]:
         if name not in self.levels:

@@ -32,3 +32,25 @@ def run_model(model, sequences: np.ndarray, degradation: Degradation, level: dic
         outs.append(out[:, 0].numpy())
         auxes.append({k: aux[k] for k in model.diagnostic_keys})
     return np.concatenate(outs), seconds / len(frames), auxes
+
+
+def receptive_field(model, sequence: np.ndarray, degradation: Degradation, level: dict,
+                    mass: float = 0.95) -> dict:
+    """The measured receptive field of a model at the centre of one degraded input [T, H, W]: the gradient of the
+    centre output pixel with respect to every input pixel, summarised as the half-side of the smallest square
+    around the centre that holds `mass` of its absolute sum, and the half-side of the square holding every
+    input pixel with a gradient above 1e-4 of the largest (px)."""
+    x = model_input(model, sequence[None]).clone().requires_grad_(True)
+    condition = degradation.condition(reference(x), level)
+    out = model(x, condition)
+    h, w = out.shape[-2:]
+    out[0, 0, h // 2, w // 2].backward()
+    g = x.grad.abs().sum(1)[0].numpy().astype(np.float64)
+    cy, cx = h // 2, w // 2
+    yy, xx = np.indices(g.shape)
+    chebyshev = np.maximum(np.abs(yy - cy), np.abs(xx - cx))
+    order = np.argsort(chebyshev, axis=None)
+    cumulative = np.cumsum(g.ravel()[order]) / max(g.sum(), 1e-30)
+    radius = int(chebyshev.ravel()[order][np.searchsorted(cumulative, mass)])
+    extent = int(chebyshev[g > 1e-4 * g.max()].max())
+    return {f"radius_{round(mass * 100)}": radius, "extent": extent, "frame": [int(h), int(w)]}

@@ -25,8 +25,6 @@ from engine.infer import run_model
 from engine.train import Diverged, train
 from models.checkpoint import load_model
 
-VAL = Path("data/scenes/val.npz")
-
 
 def validation_sets(degradation, clean: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """The validation sequences degraded at each test level of the degradation, seeded (not `noise.level`:
@@ -39,7 +37,7 @@ def validation_psnr(model_file: Path, entry: dict, seed: int) -> float:
     from degradations import degradation_for  # (registers them)
 
     d = degradation_for(entry)
-    val = load_shard(VAL)["frames"]
+    val = load_shard(d.val_set)["frames"]
     model, tau = load_model(model_file), val.shape[1] // 2
     return float(np.mean([score_sequences(run_model(model, noisy, d, d.level(lv))[0], val[:, tau])[:, 0].mean()
                           for lv, noisy in validation_sets(d, val, seed).items()]))

@@ -27,7 +27,6 @@ from degradations import degradation_for
 from models.checkpoint import build_model, load_state, model_spec, save_model
 from objectives import objective_for
 
-TRAIN_DATA = Path("data/scenes/train")
 
 
 class Diverged(InputError):
@@ -123,7 +122,7 @@ def on_device(batch: dict, mine: slice, device) -> dict:
 
 
 def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, stop_after: int | None = None,
-          data_folder: Path = TRAIN_DATA) -> dict:
+          data_folder: Path | None = None) -> dict:
     """Train model `name` at peak rate `lr`; returns the final summary. stop_after=k stops after k steps (to test
     resuming)."""
     cfg, spec, entry = params["train"], model_spec(params, name), params["models"][name]
@@ -134,7 +133,11 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
     degradation = degradation_for(entry)
     objective = objective_for(entry, cfg, degradation)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    data = TrainingSequences(data_folder, 2 * params["data"]["tau"] + 1, cfg["crop"])
+    data_folder = data_folder or degradation.train_folder
+    # The clean frames of a training pair: the model's own (a window of the scenes), or the degradation's window.
+    length = degradation.window or 2 * params["data"]["tau"] + 1
+    frames = degradation.window or model.frames
+    data = TrainingSequences(data_folder, length, cfg["crop"])
     key, start, history = run_key(spec, entry, params, lr, data_folder), 0, []
     if checkpoint.is_file():
         state = load_state(checkpoint, dist_.device)
@@ -159,7 +162,7 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
     for step in bar:
         if stop_after is not None and step >= stop_after:
             break
-        batch = data.batch(cfg["seed"], step, cfg["batch"], cfg["crop"], model.frames, degradation)
+        batch = data.batch(cfg["seed"], step, cfg["batch"], cfg["crop"], frames, degradation)
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, steps, lr, cfg["warmup"], cfg["schedule"])
         loss = objective.loss(net, on_device(batch, mine, dist_.device), step, steps)

@@ -1,6 +1,6 @@
 """PyTorch denoisers, registered by name. Importing the package registers every model."""
 from core.registry import MODELS
-from models import (blindspot, deformable, direct, dncnn, kpn, nlrn,  # noqa: F401  (registration side effect)
+from models import (blindspot, deformable, direct, dncnn, kpn, nlrn, svrnn,  # noqa: F401  (registration)
                     unet_denoiser)
 
 

@@ -34,10 +34,17 @@ def _denoise_one(job):
     return (out, time.perf_counter() - start), None
 
 
-def denoise_all(name: str, noisy: np.ndarray, level: dict, strength: float, labels: list[str], pool,
+def sequence_levels(physics: dict, shard: dict, split: str) -> list[dict]:
+    """The level's parameters for each sequence of a split, with any per-sequence parameter the degradation stored
+    beside the split as `<name>_<split>` (one row per sequence: blur's oracle PSF)."""
+    extra = {k[:-len(split) - 1]: v for k, v in shard.items() if k.endswith(f"_{split}")}
+    return [{**physics, **{k: v[i] for k, v in extra.items()}} for i in range(len(shard[split]))]
+
+
+def denoise_all(name: str, noisy: np.ndarray, levels: list[dict], strength: float, labels: list[str], pool,
                 desc: str) -> tuple[np.ndarray, float]:
-    """Outputs [n, H, W] and the mean seconds per sequence on one core."""
-    jobs = [(name, f, level, strength, lab) for f, lab in zip(noisy, labels)]
+    """Outputs [n, H, W] (one level dict per sequence) and the mean seconds per sequence on one core."""
+    jobs = [(name, f, level, strength, lab) for f, level, lab in zip(noisy, levels, labels)]
     results = list(tqdm(pool.map(_denoise_one, jobs), total=len(jobs), desc=desc, leave=False))
     errors = [err for _, err in results if err]
     if errors:
@@ -45,7 +52,7 @@ def denoise_all(name: str, noisy: np.ndarray, level: dict, strength: float, labe
     return np.stack([r[0] for r, _ in results]), float(np.mean([r[1] for r, _ in results]))
 
 
-def tune(name: str, grid: list[float], noisy: np.ndarray, clean_refs: np.ndarray, level: dict, labels, pool,
+def tune(name: str, grid: list[float], noisy: np.ndarray, clean_refs: np.ndarray, level: list[dict], labels, pool,
          level_name: str) -> tuple[float, dict]:
     """The grid value with the best mean validation PSNR, and every value's PSNR."""
     if len(grid) == 1:
@@ -72,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         raise InputError(f"baselines.{name} names no registered method; registered: {', '.join(sorted(BASELINES))}")
     degradation = DEGRADATIONS.build(entry.get("degradation", "raw_noise"))
     began = time.perf_counter()
-    test, val = load_shard(degradation.clean_test), load_shard("data/scenes/val.npz")
+    test, val = load_shard(degradation.clean_test), load_shard(degradation.val_set)
     tau, val_tau = test["frames"].shape[1] // 2, val["frames"].shape[1] // 2
     rows, outputs, info = [], {}, {"label": entry["label"], "tuned": {}, "validation_psnr": {}}
     levels = noisy_levels(degradation.test_folder)
@@ -80,10 +87,10 @@ def main(argv: list[str] | None = None) -> None:
         for path in levels:
             level, noisy = path.stem, load_shard(path)
             physics = degradation.stored_level(noisy)
-            best, psnrs = tune(method, entry.get("grid", [1.0]), noisy["val"], val["frames"][:, val_tau], physics,
-                               sequence_labels(val), pool, level)
-            out, seconds = denoise_all(method, noisy["test"], physics, best, sequence_labels(test), pool,
-                                       f"{name} {level}")
+            best, psnrs = tune(method, entry.get("grid", [1.0]), noisy["val"], val["frames"][:, val_tau],
+                               sequence_levels(physics, noisy, "val"), sequence_labels(val), pool, level)
+            out, seconds = denoise_all(method, noisy["test"], sequence_levels(physics, noisy, "test"), best,
+                                       sequence_labels(test), pool, f"{name} {level}")
             scores = score_sequences(out, test["frames"][:, tau])
             rows += entry_rows(scores, test["subset"], entry, False, level)
             outputs[level] = out.astype(np.float32)

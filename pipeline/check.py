@@ -176,6 +176,19 @@ def check_gauss(p: dict) -> None:
     integer(g, "seed", "gauss", 0)
 
 
+def check_deblur(p: dict) -> None:
+    d = p["deblur"]
+    names(d, "test_clips", "deblur")
+    integer(d, "windows_per_clip", "deblur", 1)
+    number(d, "noise", "deblur", 0.0, strict=False)
+    integer(d, "seed", "deblur", 0)
+    for name, entry in p["models"].items():
+        if entry.get("degradation") == "blur":  # the model must train on the blur its test sets have
+            noise = (entry.get("degradation_args") or {}).get("noise", 0.0)
+            need(noise == d["noise"], f"models.{name}.degradation_args.noise", noise,
+                 f"deblur.noise ({d['noise']}): the test sets' noise")
+
+
 def check_report(p: dict) -> None:
     r = p["report"]
     for study in r.get("studies", []):
@@ -185,7 +198,7 @@ def check_report(p: dict) -> None:
 
 def check_params(p: dict) -> None:
     for section in ("data", "render", "scenes", "motion", "noise", "train", "models", "own_data", "baselines",
-                    "gauss", "report"):
+                    "gauss", "deblur", "report"):
         need(isinstance(p.get(section), dict), section, p.get(section), "a section of params.yaml")
     check_data(p)
     check_noise(p)
@@ -194,6 +207,7 @@ def check_params(p: dict) -> None:
     check_own_data(p)
     check_baselines(p)
     check_gauss(p)
+    check_deblur(p)
     check_report(p)
 
 

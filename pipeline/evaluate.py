@@ -2,12 +2,14 @@
 (data/noisy for raw noise, data/gauss for study gauss).
 
 Writes data/eval/<model>/: results.csv (PSNR/SSIM per subset), outputs.npz (the restored test frames), info.json
-(speed, and what the model tells of itself: for deformable kernels where their samples land), and motion.csv
+(speed, peak memory of the stage's process, what the model tells of itself: for deformable kernels where their
+samples land; the measured receptive field for entries with `receptive_field: true`), and motion.csv
 (Figure 8: MSE on each frame-rate subset) for the models marked `motion: true`.
 """
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ from core.metrics import srgb_mse
 from core.results import (EVAL, MOTION_COLUMNS, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels,
                           score_sequences, write_csv, write_json)
 from degradations import degradation_for
-from engine.infer import run_model
+from engine.infer import receptive_field, run_model
 from models.checkpoint import load_model
 
 
@@ -50,6 +52,10 @@ def main(argv: list[str] | None = None) -> None:
         for key, value in model.diagnostics(auxes).items():
             info.setdefault(key, {})[level] = value
     folder = EVAL / name
+    if entry.get("receptive_field"):  # study deblur: how far an output pixel sees, on the first test input
+        first = load_shard(levels[0])
+        info["receptive_field"] = receptive_field(model, first["test"][0], degradation,
+                                                  degradation.stored_level(first))
     if entry.get("motion"):
         # Figure 8 at one level: low when the noise stage made it, else the level there is.
         path = next((p for p in levels if p.stem == "low"), levels[0])
@@ -63,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         write_csv(motion, MOTION_COLUMNS, folder / "motion.csv")
     save_shard(folder / "outputs.npz", **outputs)
     info["seconds"] = round(time.perf_counter() - began, 1)
+    info["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # the whole process
     write_json(info, folder / "info.json")
     write_csv(rows, RESULT_COLUMNS, folder / "results.csv")
 

@@ -45,9 +45,10 @@ def temporal_shares(shares: dict[str, list[float]], path: Path) -> None:
     _save(fig, path)
 
 
-def crops(noisy: np.ndarray, clean: np.ndarray, outputs: dict[str, np.ndarray], path: Path) -> None:
-    """Figure 5: the same crop, noisy, by each method, and the ground truth, in sRGB with PSNR."""
-    panels = [("noisy", noisy), *outputs.items(), ("ground truth", clean)]
+def crops(noisy: np.ndarray, clean: np.ndarray, outputs: dict[str, np.ndarray], path: Path,
+          input_label: str = "noisy") -> None:
+    """Figure 5: the same crop, degraded, by each method, and the ground truth, in sRGB with PSNR."""
+    panels = [(input_label, noisy), *outputs.items(), ("ground truth", clean)]
     cols = min(5, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.6 * rows))
