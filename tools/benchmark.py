@@ -1,10 +1,13 @@
-"""Speed and memory figures (not a test): `python -m tools.benchmark data`, `... models` or `... scan`.
+"""Speed and memory figures (not a test): `python -m tools.benchmark data`, `... models`, `... nlrn` or `... scan`.
 
 data:   frames per second of the `scenes` work on a real clip against plain OpenCV decoding of it, the `noise`
         stage's throughput, and the wall time of `dvc repro` of the data stages for the tiny and default profiles.
 models: for every learned model at the default and the paper width: parameters, inference megapixels per second
         on a 256x256 grey frame (5 frames for video models), training steps per second at the default batch and
         crop, and the peak resident memory of a process that did both.
+nlrn:   NLRN against DnCNN (study gauss, default sizes) on the same grey frames, 256x256 and 720p: seconds per
+        frame and peak resident memory of a fresh process (and what the process held before the model ran);
+        NLRN untiled and in tiles of 256 px.
 scan:   SVRNN's four-direction recurrence (ops/recurrent_scan.py), forward and backward on a 16x128x128 feature
         map: the fused numba kernel against the plain PyTorch loop.
 """
@@ -122,6 +125,43 @@ def bench_models() -> None:
             print(f"{name:<18}{label:>6}{n:>12,}{mps:>9.3f}{sps:>9.2f}{mem:>9.0f}", flush=True)
 
 
+def _infer(name: str, size: tuple[int, int], tile: int | None, queue) -> None:
+    from models.checkpoint import build_model, model_spec
+
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    spec = model_spec(load_params(ROOT / "params.yaml"), name)
+    if tile is not None:
+        spec["args"]["tile"] = tile
+    model = build_model(spec).eval()
+    x = torch.rand(1, 1, *size)
+    nmap = torch.full_like(x, 25 / 255)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with torch.no_grad():
+        model(x, nmap)
+        start, runs = time.perf_counter(), 2
+        for _ in range(runs):
+            model(x, nmap)
+    seconds = (time.perf_counter() - start) / runs
+    queue.put((seconds, before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def bench_nlrn() -> None:
+    ctx = mp.get_context("spawn")
+    print(f"{'model':<34}{'frame':>11}{'s/frame':>9}{'MP/s':>8}{'peak MB':>9}{'before MB':>10}")
+    for size in ((256, 256), (720, 1280)):
+        for name, tile, label in (("dncnn_gauss", None, "DnCNN"), ("nlrn_gauss", 0, "NLRN untiled"),
+                                  ("nlrn_gauss", 256, "NLRN tiles of 256 px")):
+            q = ctx.Queue()
+            p = ctx.Process(target=_infer, args=(name, size, tile, q))
+            p.start()
+            seconds, before, peak = q.get()
+            p.join()
+            mp_s = size[0] * size[1] / 1e6 / seconds
+            print(f"{label:<34}{size[1]:>5}x{size[0]:<5}{seconds:>9.2f}{mp_s:>8.3f}{peak:>9.0f}{before:>10.0f}",
+                  flush=True)
+
+
 def bench_scan(shape=(1, 16, 128, 128), runs: int = 5) -> None:
     """SVRNN's four-direction recurrence, forward and backward: the numba kernel against the PyTorch loop."""
     from ops.recurrent_scan import DIRECTIONS, scan, scan_torch
@@ -148,6 +188,9 @@ def main() -> None:
         return
     if what == "scan":
         bench_scan()
+        return
+    if what == "nlrn":
+        bench_nlrn()
         return
     from core.frames import resolve_videos
 
