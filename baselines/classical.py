@@ -80,9 +80,11 @@ def richardson_lucy(frames, level, strength=1.0):
     kernel `level["psf"]` (study deblur: measured on the sharp frames); strength x 20 iterations."""
     if "psf" not in level:
         raise ValueError("richardson_lucy needs the blur kernel of each sequence (a blur test set's psf_test)")
-    blurry = np.clip(_ref(frames).astype(np.float64), 0.0, None)
-    return restoration.richardson_lucy(blurry, np.asarray(level["psf"], np.float64),
-                                       num_iter=max(1, round(20 * strength)), clip=False)
+    psf = np.asarray(level["psf"], np.float64)
+    pad = max(psf.shape)  # mirrored borders: zero padding would darken the frame's edges and ring inwards
+    blurry = np.pad(np.clip(_ref(frames).astype(np.float64), 0.0, None), pad, mode="reflect")
+    out = restoration.richardson_lucy(blurry, psf, num_iter=max(1, round(20 * strength)), clip=False)
+    return out[pad:-pad, pad:-pad]
 
 
 def run_baseline(name: str, frames: np.ndarray, level: dict, strength: float = 1.0) -> np.ndarray:

@@ -37,20 +37,23 @@ def run_model(model, sequences: np.ndarray, degradation: Degradation, level: dic
 def receptive_field(model, sequence: np.ndarray, degradation: Degradation, level: dict,
                     mass: float = 0.95) -> dict:
     """The measured receptive field of a model at the centre of one degraded input [T, H, W]: the gradient of the
-    centre output pixel with respect to every input pixel, summarised as the half-side of the smallest square
-    around the centre that holds `mass` of its absolute sum, and the half-side of the square holding every
-    input pixel with a gradient above 1e-4 of the largest (px)."""
+    centre output pixel, less the same input pixel (the residual models' identity path, which would otherwise
+    dominate), with respect to every input pixel, summarised as the half-side of the smallest square around the
+    centre that holds `mass` of its absolute sum, and the half-side of the square holding every input pixel with
+    a gradient above 1e-4 of the largest (px)."""
     x = model_input(model, sequence[None]).clone().requires_grad_(True)
     condition = degradation.condition(reference(x), level)
     out = model(x, condition)
     h, w = out.shape[-2:]
-    out[0, 0, h // 2, w // 2].backward()
+    (out[0, 0, h // 2, w // 2] - reference(x)[0, 0, h // 2, w // 2]).backward()
     g = x.grad.abs().sum(1)[0].numpy().astype(np.float64)
     cy, cx = h // 2, w // 2
     yy, xx = np.indices(g.shape)
     chebyshev = np.maximum(np.abs(yy - cy), np.abs(xx - cx))
-    order = np.argsort(chebyshev, axis=None)
-    cumulative = np.cumsum(g.ravel()[order]) / max(g.sum(), 1e-30)
-    radius = int(chebyshev.ravel()[order][np.searchsorted(cumulative, mass)])
+    if g.max() == 0:  # the output does not depend on any other pixel (e.g. an untrained correction)
+        return {f"radius_{round(mass * 100)}": 0, "extent": 0, "frame": [int(h), int(w)]}
+    order = np.argsort(chebyshev, axis=None, kind="stable")
+    cumulative = np.cumsum(g.ravel()[order]) / g.sum()
+    radius = int(chebyshev.ravel()[order][min(np.searchsorted(cumulative, mass), g.size - 1)])
     extent = int(chebyshev[g > 1e-4 * g.max()].max())
     return {f"radius_{round(mass * 100)}": radius, "extent": extent, "frame": [int(h), int(w)]}

@@ -48,7 +48,12 @@ def neighbourhood_mask(h: int, w: int, q: int, b: int = BLOCK) -> torch.Tensor:
     cols = torch.arange(nw)[:, None] * b + u[None, :] - r
     inside = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[None, :, None, :]
     inside = inside.reshape(nh * nw, 1, side * side)
-    return ~(window[None] & inside)
+    # A padded query (past the frame's edge, dropped afterwards) may have no key inside the frame: it keeps its
+    # whole window, so that its softmax is finite (an all -inf row would put NaN into the gradients).
+    rows_q = torch.arange(nh)[:, None] * b + a[None, :]                                     # [nh, b]
+    cols_q = torch.arange(nw)[:, None] * b + a[None, :]
+    real = ((rows_q < h)[:, None, :, None] & (cols_q < w)[None, :, None, :]).reshape(nh * nw, b * b, 1)
+    return ~(window[None] & (inside | ~real))
 
 
 @functools.lru_cache(maxsize=32)

@@ -67,7 +67,7 @@ def oracle_psf(window: np.ndarray, n: int, size: int = PSF_SIZE) -> np.ndarray:
     return psf / psf.sum()
 
 
-def test_windows(frames: np.ndarray, count: int, crop: int) -> np.ndarray:
+def spread_windows(frames: np.ndarray, count: int, crop: int) -> np.ndarray:
     """`count` disjoint windows [count, WINDOW, crop, crop] spread evenly over the clip."""
     starts = np.linspace(0, len(frames) - WINDOW, count).round().astype(int)
     return np.stack([center_crop(frames[s:s + WINDOW], crop) for s in starts])
@@ -90,7 +90,7 @@ def main() -> None:
     for k, clip in enumerate(test, start=1):
         frames = to_grey_linear(read_clip(clip), height)
         check_length(clip.stem, frames, count * WINDOW)
-        clean.append(test_windows(frames, count, crop))
+        clean.append(spread_windows(frames, count, crop))
         subset += [k] * count
     clean_frames = np.concatenate(clean).astype(np.float32)
     save_shard(OUT / "val.npz", frames=np.stack(val).astype(np.float32))

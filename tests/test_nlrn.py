@@ -154,3 +154,14 @@ def test_bm3d_in_the_srgb_domain_denoises_gaussian_noise():
     noisy = Gauss().test_set(clean[None], "s25", seed=0)[0]
     out = run_baseline("bm3d", noisy, {"sigma": 25 / 255})
     assert srgb_scores(out, clean[0])[0] > srgb_scores(noisy[0], clean[0])[0] + 8
+
+
+@pytest.mark.parametrize("size", [(32, 32), (13, 40)])
+def test_frames_that_do_not_fill_whole_blocks_give_finite_gradients(size):
+    """Padded queries past the frame's edge can lie farther than q // 2 from it (32 px in blocks of 6: rows 32-35,
+    q = 7): their softmax must stay finite, or NaN would reach every weight."""
+    torch.manual_seed(0)
+    model = NLRN(width=4, states=2, neighbourhood=7)
+    x = torch.rand(2, 1, *size)
+    model(x, torch.full_like(x, 0.05)).square().mean().backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())

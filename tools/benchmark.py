@@ -95,7 +95,7 @@ def _measure(name: str, width: int | None, queue) -> None:
         mps = runs * 256 * 256 / 1e6 / (time.perf_counter() - start)
     model.train()
     opt = torch.optim.Adam(model.parameters(), 1e-4)
-    clean = torch.rand(t["batch"], model.frames, t["crop"], t["crop"])
+    clean = torch.rand(t["batch"], degradation.window or model.frames, t["crop"], t["crop"])  # (blur: a window)
     g = torch.Generator().manual_seed(0)
     batch = {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
     steps, start = 3, time.perf_counter()

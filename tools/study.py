@@ -2,6 +2,8 @@
 
     python -m tools.study ssl        # training without clean data: 12.7 min from scratch on 2 cores
     python -m tools.study xu2019     # the reproduction of Xu et al. 2019: about 30 minutes on 2 cores
+    python -m tools.study gauss      # NLRN on Gaussian noise
+    python -m tools.study deblur     # SVRNN on blur made from 240 fps frames
 
 It runs `dvc repro` on the train@, evaluate@, baselines@ and own_data@ stages of the params entries in the
 study's tables (DVC brings the data stages they need up to date, and skips what is; `--force` recomputes them
