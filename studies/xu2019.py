@@ -27,6 +27,11 @@ ROLES = {"d2d": (2, "d2d"), "kpn_image": (2, "kpn5_image"), "dncnn": (2, "dncnn"
          "full_5": (4, "d3d_5x5x5"), "fixed_5": (4, "fixed_5x5x5")}
 
 
+def xu_levels(results: pd.DataFrame) -> list[str]:
+    """The noise levels of Tables 2-4 (other studies' rows in results.csv have levels of their own)."""
+    return sorted(set(results[results.table.astype(str).isin(["2", "3", "4"])].level))
+
+
 def _chain(results, table: int, methods: list[str], levels: list[str]) -> tuple[list[float] | None, str]:
     """The gaps of each method over the next one (avg PSNR) at every level, and their figures."""
     gaps, parts = [], []
@@ -61,7 +66,7 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
     """labels: the label of each role of ROLES in its table; learned_video: the labels of Table 3's learned
     methods; shares_*: level -> share of samples per frame index, with and without annealing; margin: the dB
     within which a difference is noise; kernel_frames: how many frames the 3D kernel spans."""
-    L, levels = labels, sorted(set(results.level))
+    L, levels = labels, xu_levels(results)
     found = [_chains("(1) Deformable 2D beats KPN 5x5 and DnCNN on images", results, 2,
                      [[L["d2d"], L["kpn_image"]], [L["d2d"], L["dncnn"]]], levels, margin),
              _chains("(2) Deformable 3D beats Deformable 2D per frame, which beats KPN 5x5, on video", results, 3,
@@ -140,7 +145,7 @@ class Xu2019(Study):
         params, ours = ev.params, ev.results
         paper = read_paper()
         paper_name = {e["label"]: e["paper"] for e in params["baselines"].values() if "paper" in e}
-        levels = sorted(set(ours.level))
+        levels = xu_levels(ours)
         md = ["The paper's averages stand beside ours; its subsets are other videos, so only averages compare. "
               "Classical methods are non-blind and denoise after a generalised Anscombe transform; BM4D on the "
               "spatio-temporal volume stands in for VBM4D (no Python package).", ""]
