@@ -110,6 +110,20 @@ def table_markdown(ours: pd.DataFrame, paper: pd.DataFrame | None, table: int | 
     return "\n".join(lines)
 
 
+def findings_markdown(found: list[Finding], margin: float) -> list[str]:
+    """A study's claims with their verdicts and evidence, under the margin they were decided with."""
+    return ["## Which of the claims hold in this run", "", f"A difference within {margin:.2f} dB is \"within noise\".",
+            "", "| claim | verdict | evidence |", "|---|---|---|",
+            *[f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found], ""]
+
+
+def sizes_markdown(ev: "Evidence", keys: list[str]) -> list[str]:
+    """Parameters and evaluation speed of the learned models among keys (from their info.json)."""
+    return ["| model | parameters | megapixels / s (evaluation, CPU) |", "|---|---|---|",
+            *[f"| {ev.info[k]['label']} ({k}) | {ev.info[k].get('parameters', 0):,} | "
+              f"{ev.info[k]['megapixels_per_second']:.3f} |" for k in keys if k in ev.info], ""]
+
+
 def published_markdown(path: Path) -> list[str]:
     """A published-figures csv (source, method, dataset, psnr) as one markdown table per source."""
     pub = pd.read_csv(path, comment="#")

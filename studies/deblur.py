@@ -15,7 +15,8 @@ import pandas as pd
 from core.frames import load_shard
 from core.registry import STUDIES
 from studies import figures
-from studies.base import Evidence, Finding, Study, avg_psnr, decide, published_markdown, table_markdown
+from studies.base import (Evidence, Finding, Study, avg_psnr, decide, findings_markdown, published_markdown,
+                          table_markdown)
 
 TABLE = "deblur"
 PUBLISHED = Path("reports/paper/deblur_published.csv")
@@ -77,10 +78,7 @@ class Deblurring(Study):
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
         fields = {role: ev.info.get(key, {}).get("receptive_field") for role, key in ROLES.items()}
         margin = float(params["report"].get("margin_db", 0.0))
-        md += ["## Which of the claims hold in this run", "",
-               f"A PSNR difference within {margin:.2f} dB is \"within noise\".", "",
-               "| claim | verdict | evidence |", "|---|---|---|"]
-        md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in findings(ours, labels, fields, margin)] + [""]
+        md += findings_markdown(findings(ours, labels, fields, margin), margin)
         md += ["| method | parameters | megapixels / s (CPU) | peak memory of its stage (MB) | receptive field, "
                "95% of the gradient (px) |", "|---|---|---|---|---|"]
         for k in keys:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from core.registry import STUDIES
-from studies.base import Evidence, Finding, Study, avg_psnr, decide, published_markdown, table_markdown
+from studies.base import (Evidence, Finding, Study, avg_psnr, decide, findings_markdown, published_markdown,
+                          sizes_markdown, table_markdown)
 
 TABLE = "gauss"
 PUBLISHED = Path("reports/paper/gauss_published.csv")
@@ -68,13 +69,8 @@ class GaussianNoise(Study):
                "budgets and sizes (params.yaml): only the order and the gaps compare.", ""]
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
         margin = float(params["report"].get("margin_db", 0.0))
-        md += ["## Which of the claims hold in this run", "",
-               f"A difference within {margin:.2f} dB is \"within noise\".", "",
-               "| claim | verdict | evidence |", "|---|---|---|"]
-        md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in findings(ours, labels, margin)] + [""]
-        md += ["| model | parameters | megapixels / s (evaluation, CPU) |", "|---|---|---|"]
-        md += [f"| {ev.info[k]['label']} ({k}) | {ev.info[k].get('parameters', 0):,} | "
-               f"{ev.info[k]['megapixels_per_second']:.3f} |" for k in ev.keys_in_table(TABLE) if k in ev.info]
-        md += ["", "Speed and peak memory of NLRN against DnCNN on the same frames, tiled and untiled: "
+        md += findings_markdown(findings(ours, labels, margin), margin)
+        md += sizes_markdown(ev, ev.keys_in_table(TABLE))
+        md += ["Speed and peak memory of NLRN against DnCNN on the same frames, tiled and untiled: "
                "`python -m tools.benchmark nlrn` (README).", ""]
         return md

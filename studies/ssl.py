@@ -14,7 +14,8 @@ import pandas as pd
 
 from core.registry import STUDIES
 from studies import figures
-from studies.base import Evidence, Finding, Study, avg_psnr, decide, published_markdown, table_markdown
+from studies.base import (Evidence, Finding, Study, avg_psnr, decide, findings_markdown, published_markdown,
+                          sizes_markdown, table_markdown)
 
 TABLE = "ssl"
 PUBLISHED = Path("reports/paper/ssl_published.csv")
@@ -89,13 +90,8 @@ class SelfSupervised(Study):
                "gaps between rows compare.", ""]
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
         margin = float(params["report"].get("margin_db", 0.0))
-        md += ["## Which of the claims hold in this run", "",
-               f"A difference within {margin:.2f} dB is \"within noise\".", "",
-               "| claim | verdict | evidence |", "|---|---|---|"]
-        md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in findings(ours, labels, margin)] + [""]
-        md += ["| model | parameters | megapixels / s |", "|---|---|---|"]
-        md += [f"| {ev.info[k]['label']} ({k}) | {ev.info[k].get('parameters', 0):,} | "
-               f"{ev.info[k]['megapixels_per_second']:.3f} |" for k in keys if k in ev.info] + [""]
+        md += findings_markdown(findings(ours, labels, margin), margin)
+        md += sizes_markdown(ev, keys)
         self.draw(ev, keys)
         return md
 
