@@ -114,7 +114,7 @@ def findings_markdown(found: list[Finding], margin: float) -> list[str]:
     """A study's claims with their verdicts and evidence, under the margin they were decided with."""
     return ["## Which of the claims hold in this run", "", f"A difference within {margin:.2f} dB is \"within noise\".",
             "", "| claim | verdict | evidence |", "|---|---|---|",
-            *[f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found], ""]
+            *[f"| {f.claim} | {f.verdict} | {f.evidence.replace(' | ', '; ')} |" for f in found], ""]  # (a cell)
 
 
 def sizes_markdown(ev: "Evidence", keys: list[str]) -> list[str]:

@@ -52,7 +52,7 @@ def _chains(claim: str, results, table: int, chains: list[list[str]], levels, ma
             return Finding(claim, "not measured", e)
         gaps += g
         ev.append(e)
-    return Finding(claim, decide(gaps, margin), " | ".join(ev))
+    return Finding(claim, decide(gaps, margin), " / ".join(ev))
 
 
 def _starting_share(frames: int, kernel_frames: int) -> float:
