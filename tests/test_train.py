@@ -194,3 +194,19 @@ def test_training_keeps_the_best_rate_on_validation_and_skips_one_that_diverges(
     assert json.loads(Path("m/tune.json").read_text())["lr"] == 3e-3
     assert validation_psnr(Path("m/model.pt"), {}, 0) == pytest.approx(tuned["validation_psnr"]["0.003"])
     assert Path("m/live/metrics.json").is_file() and not Path("m/rates").exists()
+
+
+def test_rates_side_by_side_give_the_models_of_rates_one_after_another(project):
+    """train.rate_workers 2 trains the grid's rates in two processes of one thread each (the default run's way of
+    using both cores); the scores and the kept model are byte for byte those of one rate after another."""
+    from engine.select import train_and_select
+
+    g = torch.Generator().manual_seed(2)
+    val = torch.nn.functional.interpolate(torch.rand(4, 5, 4, 4, generator=g), size=(24, 24), mode="bilinear")
+    save_shard("data/scenes/val.npz", frames=(val * 0.8 + 0.1).numpy())
+    tuned = {}
+    for workers in (1, 2):
+        params = small_params(steps=8, lr_grid=[1e-4, 3e-3], rate_workers=workers)
+        tuned[workers] = train_and_select("kpn5_image", params, Path(f"m{workers}"), Path(f"ck{workers}"))
+    assert tuned[1] == tuned[2] and tuned[1]["lr"] == 3e-3
+    assert Path("m1/model.pt").read_bytes() == Path("m2/model.pt").read_bytes()
