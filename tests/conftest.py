@@ -9,9 +9,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# pytest-xdist runs the suite in two workers (pyproject.toml), one a core: each worker, and the stages its tests
+# start (the training loop reads OMP_NUM_THREADS), keeps to one thread, because two 2-thread torch processes on
+# 2 cores run several times slower than two 1-thread ones.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 # Every package (a folder with __init__.py), the profiles, the published figures and the DVC files.
 PROJECT_FILES = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "tests") + [
-    "profiles", "reports/paper", "dvc.yaml", "params.yaml", ".gitignore"]
+    "profiles", "reports/paper", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"]
 
 
 def copy_project(dest: Path) -> Path:
