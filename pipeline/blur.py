@@ -16,11 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.clips import list_clips, read_clip
 from core.config import InputError, load_params, stage_main
 from core.frames import center_crop, save_shard, to_grey_linear
+from core.test_sets import make_test_sets
 from degradations.blur import WINDOW, Blur
-from pipeline.motion import list_clips, read_clip
-from pipeline.noise import make_test_sets
 
 OUT = Path("data/blur")
 

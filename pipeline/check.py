@@ -105,6 +105,13 @@ def check_train(p: dict) -> None:
          "true or false")
 
 
+def learns_from_noise(objective) -> bool:
+    """Noise2Noise (an independent noisy copy as target), Noise2Void and HQ-SSL (noisy frames alone) learn from the
+    statistics of noise: on a degradation that builds its input from a window of sharp frames (blur) they would
+    learn the degradation itself, so check_models refuses the pair."""
+    return objective.needs_degradation or not objective.needs_clean
+
+
 def check_models(p: dict) -> None:
     length = 2 * p["data"]["tau"] + 1
     for name, entry in p["models"].items():
@@ -124,6 +131,9 @@ def check_models(p: dict) -> None:
         except (TypeError, ValueError) as e:
             raise InputError(f"models.{name}: {e}; fix its objective_args or degradation_args in params.yaml") \
                 from None
+        need(not (learns_from_noise(objective) and objective.degradation.window), f"models.{name}.degradation",
+             entry.get("degradation"),
+             f"a degradation that adds noise: the objective {objective.registered_name} learns from the noise")
         need(objective.arch in (None, entry["arch"]), f"models.{name}.arch", entry["arch"],
              f"{objective.arch}: the objective {objective.registered_name} trains that network only")
         try:

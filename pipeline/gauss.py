@@ -16,8 +16,8 @@ import skimage.data
 
 from core.config import InputError, load_params, stage_main
 from core.frames import load_shard, save_shard, to_grey_linear
+from core.test_sets import make_test_sets
 from degradations.gauss import Gauss
-from pipeline.noise import make_test_sets
 
 OUT = Path("data/gauss")
 

@@ -6,7 +6,6 @@ and adding a level does not change the others.
 """
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,19 +14,10 @@ import degradations  # noqa: F401  (registers the degradations)
 from core.config import InputError, load_params, stage_main
 from core.frames import load_shard, save_shard
 from core.registry import DEGRADATIONS
-from degradations.base import Degradation
+from core.test_sets import make_test_sets
 from degradations.raw_noise import level_names
 
 OUT = Path("data/noisy")
-
-
-def set_seed(seed: int, level: str, name: str) -> int:
-    return seed * 1_000_003 + zlib.crc32(f"{level}/{name}".encode())
-
-
-def make_test_sets(degradation: Degradation, clean_sets: dict[str, np.ndarray], level: str,
-                   seed: int) -> dict[str, np.ndarray]:
-    return {name: degradation.test_set(clean, level, set_seed(seed, level, name)) for name, clean in clean_sets.items()}
 
 
 @stage_main

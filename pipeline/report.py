@@ -70,9 +70,11 @@ def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
                "evaluation": sum(info[n].get("seconds", 0.0) for n in models),
                "classical": sum(info[n].get("seconds", 0.0) for n in baselines)}
     rates = len(params["train"]["lr_grid"])
+    side = max(1, min(rates, params["train"].get("rate_workers", 1)))
     md += ["## Compute time of this run's stages (this machine)", "",
-           f"Training {seconds['training'] / 60:.1f} min for the kept runs (every model also trained at the "
-           f"other {rates - 1} rate(s) of the grid: about {rates}x that in all), evaluation of the learned models "
+           f"Training {seconds['training'] / 60:.1f} min for the kept runs (every model trains at each of the "
+           f"grid's {rates} rates, {side} at a time side by side: the training wall time is about "
+           f"{-(-rates // side)}x that), evaluation of the learned models "
            f"{seconds['evaluation'] / 60:.1f} min, classical methods (tuning included) "
            f"{seconds['classical'] / 60:.1f} min; the data stages and process start-up come on top "
            "(the README gives the wall time of the whole `dvc repro`).", ""]

@@ -135,6 +135,9 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch
     ({"scenes.test_videos": ["a", "b", "a"]}, "a list without repeats (named twice: a)"),
     ({"scenes.val_videos": ["carphone_pristine"]}, "apart from the test videos (both name carphone_pristine)"),
     ({"motion.fps": [120, 25]}, "motion.fps is [120, 25]; it must be distinct divisors of 240"),
+    ({"models.n2v": {"arch": "unet", "args": {"frames": 1, "blind": True, "base": "neighbours"}, "objective":
+                     "noise2void", "degradation": "blur", "label": "Noise2Void", "tables": ["ssl"]}},
+     "models.n2v.degradation is 'blur'; it must be a degradation that adds noise: the objective noise2void"),
     ({"report.studies": ["xu2018"]}, "report.studies is ['xu2018']; it must be registered studies (deblur, gauss, ssl, xu2019)"),
 ])
 def test_the_check_stage_refuses_a_bad_setting_with_one_line(workdir, capsys, setting, expected):

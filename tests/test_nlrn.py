@@ -6,7 +6,7 @@ import torch
 
 from core.colour import linear_to_srgb
 from degradations.gauss import Gauss
-from models.nlrn import NLRN, NonLocalModule, neighbourhood_attention
+from models.nlrn import NLRN, neighbourhood_attention
 from studies.gauss import ROLES, findings
 
 

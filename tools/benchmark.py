@@ -46,7 +46,7 @@ def bench_decode(path: Path) -> tuple[float, float]:
 
 def bench_noise() -> float:
     from degradations.raw_noise import RawNoise
-    from pipeline.noise import make_test_sets
+    from core.test_sets import make_test_sets
 
     clean = {"test": np.random.default_rng(0).random((64, 5, 256, 256), dtype=np.float32)}
     start = time.perf_counter()
