@@ -51,14 +51,40 @@ def git_repo(path: Path) -> None:
     run(["git", "commit", "-qm", "project"], path)
 
 
-@pytest.fixture(scope="session")
-def tiny_project(tmp_path_factory) -> Path:
-    """The project under the tiny profile, after a full `dvc repro` (shared by the end-to-end tests)."""
-    path = copy_project(tmp_path_factory.mktemp("tiny"))
+def repro_tiny(path: Path, trim=None) -> Path:
+    """The project copied to path under the tiny profile (params trimmed by `trim`), after a full `dvc repro`."""
+    copy_project(path)
     run(["python", "-m", "tools.profile", "tiny"], path)
+    if trim:
+        import yaml
+
+        params = yaml.safe_load((path / "params.yaml").read_text())
+        trim(params)
+        (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git_repo(path)
     proc = run(["dvc", "repro"], path)
     (path / "repro.log").write_text(proc.stdout)
     run(["git", "add", "-A"], path)
     run(["git", "commit", "-qm", "tiny run"], path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory) -> Path:
+    """The project under the tiny profile, after a full `dvc repro` (shared by the end-to-end tests)."""
+    return repro_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+def ssl_only(params: dict) -> None:
+    """One study's models and methods (ssl): a pipeline of every stage kind at a quarter of the stages."""
+    keep = {"n2c", "n2n", "n2v", "hqssl"}
+    params["models"] = {k: v for k, v in params["models"].items() if k in keep}
+    params["baselines"] = {k: v for k, v in params["baselines"].items() if k in ("reference_frame", "bm3d")}
+    params["report"]["studies"] = ["ssl"]
+
+
+@pytest.fixture(scope="session")
+def ssl_project(tmp_path_factory) -> Path:
+    """The tiny profile trimmed to study ssl, after a full `dvc repro`: for the tests that re-run part of the
+    pipeline (a second worker builds it while the first builds tiny_project)."""
+    return repro_tiny(tmp_path_factory.mktemp("ssl"), ssl_only)

@@ -1,5 +1,5 @@
 """`dvc repro` of the tiny profile in a temporary git repository: every table and figure, the data contracts,
-and `dvc exp run -S noise.level=high` re-running only what depends on the noise level."""
+a second repro with nothing to do, rejected settings and stale helpers (the partial re-runs: test_reruns.py)."""
 import re
 
 import pandas as pd
@@ -71,15 +71,6 @@ def test_the_reference_frame_row_is_the_noisy_input(tiny_project):
     results = pd.read_csv(tiny_project / "reports/results.csv", dtype={"subset": str})
     row = results[(results.method == "Reference frame") & (results.level == "low") & (results.subset == "avg")]
     assert row.psnr.iloc[0] == __import__("pytest").approx(np.mean(per_subset), abs=1e-4)
-
-
-def test_a_new_noise_level_reruns_noise_baselines_evaluation_and_report_only(tiny_project):
-    proc = run(["dvc", "exp", "run", "-S", "noise.level=high"], tiny_project)
-    ran = set(re.findall(r"Running stage '([^']+)'", proc.stdout))
-    assert "noise" in ran and "report" in ran
-    # own_data@ trains on the noisy test frames themselves: a new noise level is new training data there
-    assert {s.split("@")[0] for s in ran} == {"check", "noise", "baselines", "evaluate", "own_data", "report"}
-    assert not any(s.startswith(("train", "scenes", "motion", "render")) for s in ran)
 
 
 def test_a_rejected_setting_stops_before_any_output_is_deleted(tiny_project):
