@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
+import numba
 import numpy as np
 from scenedetect import ContentDetector, SceneManager
 from scenedetect.backends.opencv import VideoStreamCv2
@@ -26,18 +27,26 @@ MANIFEST_COLUMNS = ["video", "scene", "start_frame", "end_frame", "fps", "split"
 
 
 # The luma weight times the linear value of each 8-bit code, one table per B, G, R channel: the very float32
-# products core.colour.uint8_to_grey_linear forms per pixel, so the sum below is bit-identical to it, at a third
-# of its cost (one cv2.LUT pass instead of a gather per channel and pixel).
-BGR_TO_GREY = np.stack([np.float32(w) * UINT8_TO_LINEAR for w in LUMA[::-1]], -1)[None].astype(np.float32)
+# products core.colour.uint8_to_grey_linear forms per pixel, so the sums below are bit-identical to it.
+BGR_TO_GREY = np.stack([np.float32(w) * UINT8_TO_LINEAR for w in LUMA[::-1]]).astype(np.float32)
+
+
+@numba.njit(cache=True, nogil=True)
+def _bgr_to_grey_linear(bgr, table, out):
+    """One pass over the frame: three lookups and two sums a pixel, (R + G) + B in float32 as the per-pixel
+    conversion orders them. A cv2.LUT to three float channels and two array sums wrote and read the frame
+    three times over and cost more than decoding it; nogil lets it run beside the decoder's thread."""
+    for y in range(bgr.shape[0]):
+        for x in range(bgr.shape[1]):
+            out[y, x] = table[2, bgr[y, x, 2]] + table[1, bgr[y, x, 1]] + table[0, bgr[y, x, 0]]
 
 
 def grey_linear_frame(bgr: np.ndarray, height: int) -> np.ndarray:
     """One decoded 8-bit BGR frame -> grey linear float32 [height, W*height/H], equal to
     core.frames.to_grey_linear on its RGB (same products, same order of the sums, same area resize)."""
-    lin = cv2.LUT(bgr, BGR_TO_GREY)
-    grey = lin[..., 2] + lin[..., 1]
-    grey += lin[..., 0]
-    h, w = grey.shape
+    h, w = bgr.shape[:2]
+    grey = np.empty((h, w), np.float32)
+    _bgr_to_grey_linear(bgr, BGR_TO_GREY, grey)
     width = max(1, round(w * height / h))
     return grey if (h, w) == (height, width) else cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
 

@@ -1,7 +1,8 @@
 """Speed and memory figures (not a test): `python -m tools.benchmark data`, `... models`, `... nlrn` or `... scan`.
 
-data:   frames per second of the `scenes` work on a real clip against plain OpenCV decoding of it, the `noise`
-        stage's throughput, and the wall time of `dvc repro` of the data stages for the tiny and default profiles.
+data:   frames per second of the `scenes` work on a real clip against plain OpenCV decoding of it (medians of 5
+        alternating runs), the `noise` stage's throughput, and the wall time of `dvc repro` of the data stages
+        for the tiny and default profiles.
 models: for every learned model at the default and the paper width: parameters, inference megapixels per second
         on a 256x256 grey frame (5 frames for video models), training steps per second at the default batch and
         crop, and the peak resident memory of a process that did both.
@@ -30,18 +31,24 @@ from core.config import load_params
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def bench_decode(path: Path) -> tuple[float, float]:
-    """(plain OpenCV decode fps, fps of what `scenes` does per frame: decode, cut detection, grey linear)."""
-    from pipeline.scenes import read_and_detect
+def bench_decode(path: Path, repeats: int = 5) -> tuple[float, float]:
+    """(plain OpenCV decode fps, fps of what `scenes` does per frame: decode, cut detection, grey linear), each
+    the median of `repeats` alternating runs: on 2 cores a single run of either swings by 20-30%. The stage's
+    numba kernel is compiled (or loaded from its cache) first, once per process, as in the stage."""
+    from pipeline.scenes import grey_linear_frame, read_and_detect
 
-    start = time.perf_counter()
-    cap, n = cv2.VideoCapture(str(path)), 0
-    while cap.read()[0]:
-        n += 1
-    plain = n / (time.perf_counter() - start)
-    start = time.perf_counter()
-    frames, _, _ = read_and_detect(path, 27.0, 15, 128)
-    return plain, len(frames) / (time.perf_counter() - start)
+    grey_linear_frame(np.zeros((2, 2, 3), np.uint8), 2)
+    plain, ours = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        cap, n = cv2.VideoCapture(str(path)), 0
+        while cap.read()[0]:
+            n += 1
+        plain.append(n / (time.perf_counter() - start))
+        start = time.perf_counter()
+        frames, _, _ = read_and_detect(path, 27.0, 15, 128)
+        ours.append(len(frames) / (time.perf_counter() - start))
+    return float(np.median(plain)), float(np.median(ours))
 
 
 def bench_noise() -> float:
