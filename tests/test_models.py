@@ -75,6 +75,28 @@ def test_dncnn_has_the_published_parameter_count():
     assert models.build("dncnn", width=64, blind=True).parameter_count() == 556_097
 
 
+@pytest.mark.parametrize("arch", ["dncnn", "nlrn"])
+def test_a_residual_network_subtracts_its_noise_estimate_in_its_domain(arch):
+    from core.colour import linear_to_srgb, srgb_to_linear
+
+    g = torch.Generator().manual_seed(0)
+    frames, noise_map = torch.rand(2, 1, 12, 12, generator=g), torch.full((2, 1, 12, 12), 0.02)
+    seen = {}
+
+    def estimate(x):  # a known noise estimate; records what the network would see
+        seen["x"] = x
+        return 0.1 * x[:, :1] - 0.03
+
+    for domain, into, out_of in (("srgb", linear_to_srgb, srgb_to_linear), ("linear", lambda t: t, lambda t: t)):
+        model = models.build(arch, blind=False, width=4, domain=domain, **({"states": 1, "neighbourhood": 3}
+                                                                            if arch == "nlrn" else {}))
+        out = model.subtract_noise(frames, model.network_input(frames, noise_map), estimate, model.domain)
+        assert torch.allclose(seen["x"][:, :1], into(frames)) and torch.equal(seen["x"][:, 1:], noise_map)
+        assert torch.allclose(out, out_of(into(frames) - (0.1 * into(frames) - 0.03)), atol=1e-6)
+    with pytest.raises(ValueError, match="valid values are srgb, linear"):
+        models.build(arch, domain="log")
+
+
 def test_unknown_model_lists_the_registered_ones():
     with pytest.raises(KeyError, match="deformable_3d"):
         models.build("unet_plus_plus")

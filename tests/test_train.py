@@ -153,7 +153,7 @@ def test_the_thread_setting_respects_a_shared_machine(monkeypatch):
 
 @pytest.mark.parametrize("name", ["kpn5_image", "d3d"])
 def test_a_model_trained_a_few_dozen_steps_beats_its_input(tmp_path, monkeypatch, name):
-    """The default recipe (warm-up, cosine, the middle rate of the shared grid) on a tiny set of smooth
+    """The default recipe (warm-up, linear decay, the highest rate of the shared grid) on a tiny set of smooth
     frames: at the high test level, the trained model's output is closer to the clean frames than its input."""
     from core.registry import DEGRADATIONS
     from models.checkpoint import load_model
