@@ -26,6 +26,7 @@ OUT = Path("reports/budget")
 # Each study model and the classical method it must catch (the best classical row of its table).
 MODELS = {"dncnn": "BM3D", "kpn5_image": "BM3D", "d2d": "BM3D", "d3d": "BM4D (VBM4D stand-in)"}
 TABLE = {"dncnn": 2, "kpn5_image": 2, "d2d": 2, "d3d": 3}
+MAX_EXTRAPOLATION = 100  # crossovers further than this many times the largest budget measured are not given
 
 
 def sized(params: dict, name: str, width: int) -> dict:
@@ -86,7 +87,10 @@ def crossover(points: pd.DataFrame, target: float) -> tuple[float | None, bool]:
     slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) if len(xs) > 1 else 0.0
     if slope <= 0:
         return None, False
-    return float(np.exp(xs[-1] + (target - ys[-1]) / slope)), True
+    reach = xs[-1] + (target - ys[-1]) / slope
+    if reach > xs[-1] + np.log(MAX_EXTRAPOLATION):  # a nearly flat last segment says nothing that far out
+        return None, True
+    return float(np.exp(reach)), True
 
 
 def figure(df: pd.DataFrame, classical: dict, default: pd.DataFrame, path: Path) -> None:
@@ -208,7 +212,8 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
         if target not in classical[lv]:
             continue
         x, extrapolated = crossover(g, classical[lv][target])
-        when = "not reached: the curve flattens" if x is None else f"{x:,.0f}"
+        when = (f"beyond {MAX_EXTRAPOLATION}x the largest budget measured" if x is None and extrapolated
+                else "not reached: the curve flattens" if x is None else f"{x:,.0f}")
         md.append(f"| {m} | {w} | {lv} | {target} {classical[lv][target]:.2f} | {when} | "
                   f"{'extrapolated' if extrapolated else ('measured' if x is not None else '')} |")
     md += ["", "## Stability: the default width and budget trained with 1 and with 2 threads", "",
