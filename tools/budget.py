@@ -1,12 +1,13 @@
 """The training-budget study: test PSNR against training CPU-seconds for DnCNN, KPN 5x5, Deformable 2D and
 Deformable 3D, at two widths and two seeds, with the classical methods as horizontal lines.
 
-    python -m tools.budget --steps 100 300 900   # after `dvc repro` (it reads the test sets and the tuned rates)
+    python -m tools.budget --steps 100 300 600   # after `dvc repro` (it reads the test sets and the tuned rates)
 
 Every point is a separate training run to its own budget (the default recipe: warm-up, the decay of
 train.schedule, the rate the default run chose for the model), one thread per run, two runs side by side. It also
 trains the default width and budget once more with two threads: float sums in another order, a cheap proxy for
-another machine, and prints that difference per model. Writes reports/budget/budget.csv, reports/budget/figure_budget.png and reports/budget.md.
+another machine, and prints that difference per model. Writes reports/budget/budget.csv,
+reports/budget/figure_budget.png and reports/budget.md.
 """
 from __future__ import annotations
 
@@ -165,6 +166,8 @@ def main() -> None:
 
 
 def report(df: pd.DataFrame, params: dict, args) -> None:
+    from pipeline.report import DECAYS  # the report's words for the schedule
+
     results = pd.read_csv("reports/results.csv", dtype={"subset": str, "table": str})
     avg = results[results.subset == "avg"]
     classical = {lv: {m: float(r.psnr.iloc[0]) for m in ("BM3D", "BM4D (VBM4D stand-in)", "NLM")
@@ -179,10 +182,12 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
     study = df[df.threads == 1]
     md = ["# Training budget: test PSNR against training CPU-seconds", "",
           f"Every point is a separate run to its own budget with the default recipe (warm-up, "
-          f"{params['train']['schedule']} decay, the rate the default run chose for the model on the validation "
+          f"{DECAYS.get(params['train']['schedule'], params['train']['schedule'])}, the rate the default run chose "
+          "for the model on the validation "
           "split), one thread, on this machine; PSNR is the test average over the subsets, as in the tables. "
           "DnCNN has no U-Net: its width is 2x the U-Net width named (16 and 32; the default run's is 32). "
-          f"`python -m tools.budget --steps {' '.join(map(str, args.steps))}` reproduces it (after `dvc repro`).", "", "![budget](budget/figure_budget.png)", "",
+          f"`python -m tools.budget --steps {' '.join(map(str, args.steps))}` reproduces it (after `dvc repro`).",
+          "", "![budget](budget/figure_budget.png)", "",
           "| model | width | steps | CPU-s | " + " | ".join(f"{lv} mean (min-max over seeds)" for lv in
                                                             sorted(set(df.level))) + " |",
           "|---|---|---|---|" + "---|" * len(set(df.level))]
