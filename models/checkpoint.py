@@ -15,8 +15,9 @@ from core.config import InputError
 from core.registry import MODELS
 
 # Settings of the `train` section that every model taking an argument of that name receives (params may override
-# them per model under `args`): the width of the offset U-Net and of the weight network, the offsets' reach.
-SHARED_ARGS = ("width", "weight_width", "max_offset")
+# them per model under `args`): the width of the offset U-Net and of the weight network, the offsets' reach, the
+# U-Net's last full-resolution block.
+SHARED_ARGS = ("width", "weight_width", "max_offset", "unet_top")
 
 
 def accepted_args(cls: type) -> set[str]:

@@ -26,7 +26,7 @@ class DeformableKernel(Denoiser):
 
     def __init__(self, frames: int = 1, blind: bool = False, kernel=(1, 5, 5), per_frame: bool = False,
                  width: int = 64, weight_width: int = 64, max_offset: float = 4.0,
-                 dynamic_offsets: bool = True, dynamic_weights: bool = True):
+                 dynamic_offsets: bool = True, dynamic_weights: bool = True, unet_top: str = "table1"):
         super().__init__(frames, blind)
         kt, kh, kw = (frames, kernel[-2], kernel[-1]) if per_frame else tuple(kernel)
         if kt > frames:
@@ -37,7 +37,8 @@ class DeformableKernel(Denoiser):
         self.temporal = frames > 1 and not per_frame
         self.dims = 3 if self.temporal else 2
         self.dynamic_offsets, self.dynamic_weights = dynamic_offsets, dynamic_weights
-        self.offset_net = OffsetUNet(self.in_channels, self.dims * self.samples if dynamic_offsets else None, width)
+        self.offset_net = OffsetUNet(self.in_channels, self.dims * self.samples if dynamic_offsets else None, width,
+                                      unet_top)
         if dynamic_offsets:  # start on the regular grid: small offsets, zero bias
             with torch.no_grad():
                 self.offset_net.head.weight.mul_(0.1)
@@ -50,7 +51,7 @@ class DeformableKernel(Denoiser):
         self.register_buffer("offset_scale", torch.tensor([max_offset, max_offset, max(tau, 1.0)]),
                              persistent=False)
         if dynamic_weights:
-            cin = self.samples + self.in_channels + width
+            cin = self.samples + self.in_channels + self.offset_net.features
             self.weight_net = nn.Sequential(
                 nn.Conv2d(cin, weight_width, 3, padding=1), nn.ReLU(inplace=True),
                 nn.Conv2d(weight_width, weight_width, 3, padding=1), nn.ReLU(inplace=True),

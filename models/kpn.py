@@ -11,10 +11,11 @@ from models.unet import OffsetUNet
 
 @MODELS.register("kpn")
 class KPN(Denoiser):
-    def __init__(self, frames: int = 1, blind: bool = False, kernel_size: int = 5, width: int = 64):
+    def __init__(self, frames: int = 1, blind: bool = False, kernel_size: int = 5, width: int = 64,
+                 unet_top: str = "table1"):
         super().__init__(frames, blind)
         self.k = kernel_size
-        self.net = OffsetUNet(self.in_channels, frames * kernel_size**2, width)
+        self.net = OffsetUNet(self.in_channels, frames * kernel_size**2, width, unet_top)
         self.start_as_box_filter(self.net.head)
 
     def denoise(self, frames, x):

@@ -3,6 +3,11 @@
 Five levels of three 3x3 convs with ReLU, 2x2 max pooling down, bilinear upsampling up, skip connections by
 summation; widths 64-128-256-512-512 in the paper, here `width` times 1-2-4-8-8. Any frame size works: the
 input is padded to a multiple of 16 (four poolings) and the outputs are cropped back (after NAFNet).
+
+The last full-resolution block (`top`): "table1", as the paper's Table 1 gives it, two convs at 2 x width, so
+that the heads and the weight network see twice the features (the full-resolution skip, width channels, is
+summed onto the first half of them); or "narrow", three convs at width like every other block (this suite
+before; a KPN head then predicts its 25-245 taps from 8 features at the default width).
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 POOLINGS = 4
+TOPS = ("table1", "narrow")
 
 
 def conv_block(cin: int, cout: int, n: int = 3) -> nn.Sequential:
@@ -27,19 +33,22 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, 
 
 
 class OffsetUNet(nn.Module):
-    """x [B, in, H, W] -> (head output [B, out, H, W] before any activation, last features [B, width, H, W]).
+    """x [B, in, H, W] -> (head output [B, out, H, W] before any activation, last features [B, features, H, W]).
 
     out_channels=None builds no head (the head output is then None): a rigid kernel needs only the features.
     """
 
-    def __init__(self, in_channels: int, out_channels: int | None, width: int = 64):
+    def __init__(self, in_channels: int, out_channels: int | None, width: int = 64, top: str = "table1"):
         super().__init__()
+        if top not in TOPS:
+            raise ValueError(f"top is {top!r}; valid values are {', '.join(TOPS)}")
         widths = [width * m for m in (1, 2, 4, 8, 8)]
-        self.width = width
+        self.features = 2 * width if top == "table1" else width  # channels of the last features
         self.down = nn.ModuleList(
             [conv_block(in_channels if i == 0 else widths[i - 1], widths[i]) for i in range(len(widths))])
-        self.up = nn.ModuleList([conv_block(widths[i + 1], widths[i]) for i in reversed(range(len(widths) - 1))])
-        self.head = nn.Conv2d(widths[0], out_channels, 3, padding=1) if out_channels else None
+        self.up = nn.ModuleList([conv_block(widths[i + 1], widths[i]) for i in reversed(range(1, len(widths) - 1))]
+                                + [conv_block(widths[1], self.features, 2 if top == "table1" else 3)])
+        self.head = nn.Conv2d(self.features, out_channels, 3, padding=1) if out_channels else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x, h, w = pad_to_multiple(x, 2**POOLINGS)
@@ -51,6 +60,7 @@ class OffsetUNet(nn.Module):
             skips.append(x)
         for block, skip in zip(self.up, reversed(skips[:-1])):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            x = block(x) + skip
+            x = block(x)
+            x = x + (F.pad(skip, (0, 0, 0, 0, 0, x.shape[1] - skip.shape[1])) if x.shape[1] > skip.shape[1] else skip)
         x = x[..., :h, :w]
         return (self.head(x) if self.head is not None else None), x

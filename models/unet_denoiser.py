@@ -34,13 +34,14 @@ BASES = ("noisy", "neighbours")
 
 @MODELS.register("unet")
 class UNetDenoiser(Denoiser):
-    def __init__(self, frames: int = 1, blind: bool = False, width: int = 64, base: str = "noisy"):
+    def __init__(self, frames: int = 1, blind: bool = False, width: int = 64, base: str = "noisy",
+                 unet_top: str = "table1"):
         super().__init__(frames, blind)
         if base not in BASES:
             raise ValueError(f"base is {base!r}; valid: {', '.join(BASES)}")
         self.base = base
         self.uses_input_pixel = base == "noisy" or not blind  # (a noise map is computed from the pixel too)
-        self.net = OffsetUNet(self.in_channels, 1, width)
+        self.net = OffsetUNet(self.in_channels, 1, width, unet_top)
         with torch.no_grad():  # the correction starts near zero: the first output is the start itself
             self.net.head.weight.mul_(0.1)
             self.net.head.bias.zero_()

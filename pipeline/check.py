@@ -19,6 +19,7 @@ from core.config import InputError, atomic_write, load_params, stage_main
 from core.registry import BASELINES, DEGRADATIONS, OBJECTIVES, STUDIES
 from degradations.raw_noise import level_names
 from models.checkpoint import build_model, model_spec
+from models.unet import TOPS
 from degradations import degradation_for
 from objectives import objective_for
 
@@ -88,6 +89,7 @@ def check_train(p: dict) -> None:
         integer(t, key, "train")
     integer(t, "seed", "train", 0)
     integer(t, "threads", "train", 0)
+    integer(t, "bn_batches", "train", 0)
     number(t, "max_offset", "train")
     grid = t.get("lr_grid")
     need(isinstance(grid, list) and grid and all(isinstance(x, (int, float)) and x > 0 for x in grid)
@@ -97,6 +99,8 @@ def check_train(p: dict) -> None:
     need(t.get("schedule") in ("cosine", "linear"), "train.schedule", t.get("schedule"), "cosine or linear")
     need(t.get("loss") in ("l1", "mse"), "train.loss", t.get("loss"), "l1 (the paper) or mse (the authors' code)")
     need(t.get("gamma") in ("srgb", "2.2"), "train.gamma", t.get("gamma"), "srgb (the paper) or 2.2")
+    need(t.get("unet_top", "table1") in TOPS, "train.unet_top", t.get("unet_top"),
+         "table1 (the paper's Table 1) or narrow")
     a = t.get("annealing") or {}
     number(a, "eta", "train.annealing", 0.0, strict=False)
     number(a, "gamma", "train.annealing")

@@ -102,11 +102,43 @@ def test_unknown_model_lists_the_registered_ones():
         models.build("unet_plus_plus")
 
 
+def convs(block):
+    return [m for m in block if isinstance(m, torch.nn.Conv2d)]
+
+
 def test_paper_width_offset_network_matches_table_1():
     unet = models.unet.OffsetUNet(6, 81, width=64)
     widths = [block[0].out_channels for block in unet.down]
     assert widths == [64, 128, 256, 512, 512]
-    assert all(len([m for m in block if isinstance(m, torch.nn.Conv2d)]) == 3 for block in unet.down)
+    assert all(len(convs(block)) == 3 for block in unet.down)
+    # Decoder 512-256-128 in three convs each; the last full-resolution block: two convs at 128 (Table 1)
+    assert [[c.out_channels for c in convs(block)] for block in unet.up] == [[512] * 3, [256] * 3, [128] * 3,
+                                                                              [128] * 2]
+    assert unet.features == 128 and unet.head.in_channels == 128
+    head, features = unet(torch.rand(1, 6, 20, 18))
+    assert head.shape == (1, 81, 20, 18) and features.shape == (1, 128, 20, 18)
+
+
+def test_the_narrow_top_block_keeps_three_convs_at_width_and_a_bad_top_is_refused():
+    unet = models.unet.OffsetUNet(6, 81, width=8, top="narrow")
+    assert [c.out_channels for c in convs(unet.up[-1])] == [8] * 3 and unet.features == 8
+    assert unet(torch.rand(1, 6, 16, 16))[1].shape == (1, 8, 16, 16)
+    # the weight network reads the U-Net's last features, whatever their width
+    d3d = models.build("deformable_3d", width=8, weight_width=8)
+    assert d3d.weight_net[0].in_channels == 27 + 6 + 16
+    with pytest.raises(ValueError, match="valid values are table1, narrow"):
+        models.unet.OffsetUNet(6, 81, width=8, top="wide")
+
+
+def test_direct_starts_as_its_noisy_reference_frame():
+    """Table 4's direct model predicts the frame as the reference less a noise estimate that starts near zero."""
+    model = build("direct", 5, False)
+    frames = torch.rand(2, 5, 16, 16, generator=torch.Generator().manual_seed(0)) * 0.8 + 0.1
+    out = call(model, frames)
+    assert (out - frames[:, 2:3]).abs().max() < 0.01
+    assert (out - frames[:, 2:3]).abs().max() > 0  # a start, not a fixed identity
+    with pytest.raises(ValueError, match="valid values are srgb, linear"):
+        models.build("direct", domain="log")
 
 
 def test_a_mistyped_model_argument_is_an_error_that_names_it():

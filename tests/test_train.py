@@ -210,3 +210,34 @@ def test_rates_side_by_side_give_the_models_of_rates_one_after_another(project):
         tuned[workers] = train_and_select("kpn5_image", params, Path(f"m{workers}"), Path(f"ck{workers}"))
     assert tuned[1] == tuned[2] and tuned[1]["lr"] == 3e-3
     assert Path("m1/model.pt").read_bytes() == Path("m2/model.pt").read_bytes()
+
+
+def test_batch_norm_statistics_are_measured_anew_at_the_final_weights(tmp_path, monkeypatch):
+    """After the last step, each batch-norm layer's statistics are the equal-weight mean over train.bn_batches
+    fresh training batches of what it sees at the final weights; a model without batch norm is left alone."""
+    from core.registry import DEGRADATIONS
+    from core.training_data import TrainingSequences
+    from models.checkpoint import build_model, model_spec
+    from objectives import objective_for
+
+    monkeypatch.chdir(tmp_path)
+    frames = torch.rand(12, 24, 24, generator=torch.Generator().manual_seed(0)).numpy() * 0.8 + 0.1
+    save_shard("train/a.npz", frames=frames, starts=np.arange(8, dtype=np.int64))
+    params = small_params(bn_batches=5)
+    params["models"]["dncnn"]["args"]["width"] = 4
+    cfg, d = params["train"], DEGRADATIONS.build("raw_noise")
+    data = TrainingSequences(Path("train"), 5, cfg["crop"])
+    torch.manual_seed(0)
+    model = build_model(model_spec(params, "dncnn"))
+    objective = objective_for(params["models"]["dncnn"], cfg, d)
+    norm = model.net[3]
+    norm.running_mean.fill_(7.0)  # stale statistics, far from anything the batches give
+    seen = []
+    norm.register_forward_hook(lambda m, inp, out: seen.append(inp[0].mean((0, 2, 3)).clone()))
+    used = train_stage.settle_batch_norm(model, objective, data, cfg, 1, d, 6, torch.device("cpu"))
+    assert used == 5 and len(seen) == 5 and norm.momentum == 0.1
+    assert torch.allclose(norm.running_mean, torch.stack(seen).mean(0), atol=1e-6)
+    kpn = build_model(model_spec(params, "kpn5_image"))
+    before = {k: v.clone() for k, v in kpn.state_dict().items()}
+    assert train_stage.settle_batch_norm(kpn, objective, data, cfg, 1, d, 6, torch.device("cpu")) == 0
+    assert all(torch.equal(before[k], v) for k, v in kpn.state_dict().items())
