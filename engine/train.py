@@ -1,8 +1,11 @@
 """The training loop: one model of the `models` dict of params, trained with its objective on its degradation.
 
 Adam with a linear warm-up to the peak learning rate, then the paper's linear decay to half the peak
-(`train.schedule: linear`, the default) or a cosine decay to zero (`cosine`); the objective (supervised, annealed, ...) turns a batch into a loss; the
-degradation draws the training inputs on the fly. Writes <out>/model.pt (spec and weights only) and dvclive
+(`train.schedule: linear`, the default) or a cosine decay to zero (`cosine`); the objective (supervised,
+annealed, ...) turns a batch into a loss; the degradation draws the training inputs on the fly. The model saved
+is the moving average of the weights (`train.ema`), its batch-norm statistics measured anew at those weights
+(`train.bn_batches`): at a few hundred steps the last step's weights still move with the rate, and seeds and
+thread counts then land them far apart. Writes <out>/model.pt (spec and weights only) and dvclive
 curves and summary; a checkpoint every train.checkpoint_every steps lets an interrupted run resume to the same
 weights, and only the very same run (params, peak rate, training data, code) resumes. Several GPUs or nodes:
 `torchrun --nproc_per_node N -m pipeline.train <model>` (rank 0 writes).
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from core.config import InputError
@@ -62,6 +66,14 @@ def learning_rate(step: int, steps: int, peak: float, warmup: float = 0.1, sched
     if schedule == "linear":
         return peak * (1 - 0.5 * t)
     return peak * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def ema_decay(share: float, steps: int) -> float:
+    """The decay of a moving average spanning about `share` of a run of `steps` steps: 1 - 1 / (share x steps), so
+    that the start's weight, (decay)^steps ~ e^(-1 / share), is negligible in a short run as in a long one; 0 (no
+    average) when the span is under one step."""
+    span = share * steps
+    return 1 - 1 / span if span > 1 else 0.0
 
 
 def thread_count(setting: int) -> int:
@@ -133,6 +145,11 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
     degradation = degradation_for(entry)
     objective = objective_for(entry, cfg, degradation)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    # The model saved is an exponential moving average of the weights over about train.ema of the run (0: the
+    # last step's). Seeds 0 and 1 of Deformable 3D at 300 steps: 33.35 / 33.59 dB low, 30.90 / 31.25 high without
+    # it; 33.89 / 33.78 and 31.05 / 30.92 with a decay of 0.98 (a sixth of the run).
+    decay = ema_decay(cfg.get("ema", 0), cfg["steps"])
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay)) if decay else None
     data_folder = data_folder or degradation.train_folder
     # The clean frames of a training pair: the model's own (a window of the scenes), or the degradation's window.
     length = degradation.window or 2 * params["data"]["tau"] + 1
@@ -144,6 +161,8 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
         if state["hash"] == key:
             model.load_state_dict(state["model"])
             optimiser.load_state_dict(state["optimiser"])
+            if ema is not None:
+                ema.load_state_dict(state["ema"])
             start, history = state["step"], state["history"]
     net = dist_.wrap(objective.wrap(model))
     mine = dist_.my_slice(cfg["batch"])
@@ -175,6 +194,8 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        if ema is not None:
+            ema.update_parameters(model)
         if main_rank:
             history.append((step, value))
             live.step = step
@@ -183,9 +204,14 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
             done = step + 1
             if done % cfg["checkpoint_every"] == 0 or done == steps:
                 save_checkpoint(checkpoint, {"hash": key, "step": done, "model": model.state_dict(),
-                                             "optimiser": optimiser.state_dict(), "history": history})
+                                             "optimiser": optimiser.state_dict(), "history": history,
+                                             "ema": None if ema is None else ema.state_dict()})
     finished = stop_after is None or stop_after >= steps
     if finished:
+        if ema is not None:
+            with torch.no_grad():
+                for p, q in zip(model.parameters(), ema.module.parameters()):
+                    p.copy_(q)
         settle_batch_norm(objective.wrap(model), objective, data, cfg, frames, degradation, steps, dist_.device)
     summary = {}
     if main_rank and finished:

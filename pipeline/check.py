@@ -90,6 +90,9 @@ def check_train(p: dict) -> None:
     integer(t, "seed", "train", 0)
     integer(t, "threads", "train", 0)
     integer(t, "bn_batches", "train", 0)
+    e = t.get("ema", 0)
+    need(isinstance(e, (int, float)) and not isinstance(e, bool) and 0 <= e <= 1, "train.ema", e,
+         "a share of the run in [0, 1] (0: no moving average)")
     number(t, "max_offset", "train")
     grid = t.get("lr_grid")
     need(isinstance(grid, list) and grid and all(isinstance(x, (int, float)) and x > 0 for x in grid)

@@ -30,11 +30,15 @@ TABLE = {"dncnn": 2, "kpn5_image": 2, "d2d": 2, "d3d": 3}
 MAX_EXTRAPOLATION = 100  # crossovers further than this many times the largest budget measured are not given
 
 
+DNCNN_PER_WIDTH = 4  # DnCNN has no U-Net: its width is this many times the U-Net width named, so that the
+# default U-Net width (8) names the default run's DnCNN (32) and width 16 DnCNN's published width (64)
+
+
 def sized(params: dict, name: str, width: int) -> dict:
-    """params with model `name` at U-Net width `width` (DnCNN has no U-Net: its own width is 2x that)."""
+    """params with model `name` at U-Net width `width` (DnCNN: its own width, DNCNN_PER_WIDTH x that)."""
     p = copy.deepcopy(params)
     if params["models"][name]["arch"] == "dncnn":
-        p["models"][name]["args"]["width"] = 2 * width
+        p["models"][name]["args"]["width"] = DNCNN_PER_WIDTH * width
     else:
         p["train"].update(width=width, weight_width=2 * width)
     return p
@@ -185,7 +189,8 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
           f"{DECAYS.get(params['train']['schedule'], params['train']['schedule'])}, the rate the default run chose "
           "for the model on the validation "
           "split), one thread, on this machine; PSNR is the test average over the subsets, as in the tables. "
-          "DnCNN has no U-Net: its width is 2x the U-Net width named (16 and 32; the default run's is 32). "
+          f"DnCNN has no U-Net: its width is {DNCNN_PER_WIDTH}x the U-Net width named (the default run's is "
+          f"{params['models']['dncnn']['args']['width']}). "
           f"`python -m tools.budget --steps {' '.join(map(str, args.steps))}` reproduces it (after `dvc repro`).",
           "", "![budget](budget/figure_budget.png)", "",
           "| model | width | steps | CPU-s | " + " | ".join(f"{lv} mean (min-max over seeds)" for lv in
