@@ -18,6 +18,7 @@ from studies.base import Evidence, keys_in_tables
 
 REPORTS = Path("reports")
 DECAYS = {"linear": "linear decay to half", "cosine": "cosine decay to zero"}  # engine/train.learning_rate
+TOPS_WORDS = {"table1": "two convs at twice the width, as Table 1", "narrow": "three convs at the width"}  # models/unet
 
 
 def collect(names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -114,7 +115,13 @@ def main(argv: list[str] | None = None) -> None:
           f"Every learned model: {t['steps']} Adam steps (warm-up {t['warmup']:.0%}, then "
           f"{DECAYS.get(t['schedule'], t['schedule'])} from the peak rate tuned on the validation split), batch "
           f"{t['batch']}, {t['crop']}x{t['crop']} crops, "
-          f"U-Net width {t['width']} (the paper: 64 and 2e5 steps), loss {t['loss']} on {t['gamma']} outputs. "
+          f"U-Net width {t['width']} (the paper: 64 and 2e5 steps; last full-resolution block: "
+          f"{TOPS_WORDS.get(t.get('unet_top', 'table1'), t.get('unet_top'))}), loss {t['loss']} on {t['gamma']} "
+          "outputs; the model kept is "
+          + (f"the moving average of the weights over the last ~{t['ema']:.0%} of the steps" if t.get("ema")
+             else "the last step's weights")
+          + (f" (batch-norm statistics measured anew there over {t['bn_batches']} training batches). "
+             if t.get("bn_batches") else ". ") +
           "How PSNR grows with the training budget: `python -m tools.budget` (writes reports/budget.md).",
           "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "
           "is the mean over its sequences, avg the mean over subsets. **Bold**: best, *italics*: second best "

@@ -62,7 +62,7 @@ def same(a: dict, b: dict, atol=0.0) -> bool:
 
 
 def test_interrupted_then_resumed_equals_uninterrupted(project):
-    params = small_params()
+    params = small_params(ema=0.5)  # a moving average over 3 of the 6 steps: its state resumes too
     train_stage.train("d3d", params, Path("full"), Path("ck/full.pt"), LR)
     train_stage.train("d3d", params, Path("split"), Path("ck/split.pt"), LR, stop_after=3)
     assert not Path("split/model.pt").exists()
@@ -141,6 +141,40 @@ def test_warm_up_then_cosine_decay_at_chosen_steps():
     assert lr(99, 100, 1e-3) == pytest.approx(1e-3 * 0.5 * (1 + np.cos(np.pi * 89 / 90)))
     assert lr(0, 200000, 2e-4, 0.0, "linear") == pytest.approx(2e-4)  # the paper: 2e-4 -> 1e-4
     assert lr(100000, 200000, 2e-4, 0.0, "linear") == pytest.approx(1.5e-4)
+
+
+def test_the_moving_average_spans_its_share_of_any_run():
+    decay = train_stage.ema_decay
+    assert decay(1 / 6, 300) == pytest.approx(0.98)  # 50 steps of 300
+    assert decay(1 / 6, 200000) == pytest.approx(1 - 1 / 33333.33)
+    for steps in (60, 300, 200000):  # the start's weight in the average is e^(-6) or less, short run or long
+        assert decay(1 / 6, steps) ** steps < 1.05 * np.exp(-6)
+    assert decay(1 / 6, 6) == 0.0 and decay(0, 300) == 0.0  # a span of a step or less: no average
+
+
+def test_the_saved_model_is_the_moving_average_of_the_weights(project):
+    """With train.ema, model.pt holds the exponential moving average of every step's weights, not the last."""
+    seen = []
+    real_step = torch.optim.Adam.step
+
+    def step_and_record(self, *a, **kw):
+        out = real_step(self, *a, **kw)
+        seen.append([p.detach().clone() for p in self.param_groups[0]["params"]])
+        return out
+
+    torch.optim.Adam.step = step_and_record
+    try:
+        train_stage.train("kpn5_image", small_params(ema=0.5), Path("m"), Path("ck.pt"), LR)
+    finally:
+        torch.optim.Adam.step = real_step
+    decay = train_stage.ema_decay(0.5, 6)
+    average = seen[0]
+    for ws in seen[1:]:
+        average = [decay * a + (1 - decay) * w for a, w in zip(average, ws)]
+    saved = list(weights(Path("m/model.pt")).values())
+    assert len(saved) == len(average)
+    assert all(torch.allclose(s, a, atol=1e-6) for s, a in zip(saved, average))
+    assert not all(torch.allclose(s, w, atol=1e-6) for s, w in zip(saved, seen[-1]))
 
 
 def test_the_thread_setting_respects_a_shared_machine(monkeypatch):
