@@ -161,8 +161,8 @@ def test_numbers_typed_without_a_dot_are_numbers(workdir):
     from core.config import load_params
 
     text = yaml.safe_dump(base_params())
-    assert "- 0.0001\n  - 0.001\n" in text
-    Path("params.yaml").write_text(text.replace("- 0.0001\n  - 0.001\n", "- 2e-4\n  - 1e-4\n"))
+    assert "- 0.001\n  - 0.003\n" in text
+    Path("params.yaml").write_text(text.replace("- 0.001\n  - 0.003\n", "- 2e-4\n  - 1e-4\n"))
     params = load_params()
     assert params["train"]["lr_grid"] == [2e-4, 1e-4]
     check.check_params(params)
