@@ -61,6 +61,6 @@ class OffsetUNet(nn.Module):
         for block, skip in zip(self.up, reversed(skips[:-1])):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(x)
-            x = x + (F.pad(skip, (0, 0, 0, 0, 0, x.shape[1] - skip.shape[1])) if x.shape[1] > skip.shape[1] else skip)
+            x = x + F.pad(skip, (0, 0, 0, 0, 0, x.shape[1] - skip.shape[1]))  # Table 1's top: onto the first w
         x = x[..., :h, :w]
         return (self.head(x) if self.head is not None else None), x

@@ -97,6 +97,7 @@ def check_train(p: dict) -> None:
     grid = t.get("lr_grid")
     need(isinstance(grid, list) and grid and all(isinstance(x, (int, float)) and x > 0 for x in grid)
          and len(set(grid)) == len(grid), "train.lr_grid", grid, "distinct positive rates, e.g. [3.0e-4, 1.0e-3]")
+    number(t, "lr_tie_db", "train", 0.0, strict=False)
     w = t.get("warmup")
     need(isinstance(w, (int, float)) and 0 <= w < 1, "train.warmup", w, "a share of the steps in [0, 1)")
     need(t.get("schedule") in ("cosine", "linear"), "train.schedule", t.get("schedule"), "cosine or linear")

@@ -275,3 +275,14 @@ def test_batch_norm_statistics_are_measured_anew_at_the_final_weights(tmp_path, 
     before = {k: v.clone() for k, v in kpn.state_dict().items()}
     assert train_stage.settle_batch_norm(kpn, objective, data, cfg, 1, d, 6, torch.device("cpu")) == 0
     assert all(torch.equal(before[k], v) for k, v in kpn.state_dict().items())
+
+
+def test_a_tie_between_rates_goes_to_the_lowest():
+    """Rates within train.lr_tie_db of the best validation PSNR tie and the lowest of them is kept; a rate
+    clearly better wins; a diverged rate (-inf) never ties."""
+    from engine.select import chosen_rate
+
+    assert chosen_rate({1e-3: 31.40, 3e-3: 31.45}, 0.1) == 1e-3
+    assert chosen_rate({1e-3: 31.40, 3e-3: 31.45}, 0.0) == 3e-3
+    assert chosen_rate({1e-3: 30.62, 3e-3: 31.45, 1e-2: 31.50}, 0.1) == 3e-3
+    assert chosen_rate({1e-3: float("-inf"), 3e-3: 27.0}, 0.1) == 3e-3
