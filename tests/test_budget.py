@@ -28,3 +28,13 @@ def test_a_flat_or_falling_curve_gives_no_number():
     assert x is None and extrapolated
     x, _ = crossover(curve((10, 30.0), (100, 32.0)), 32.0 + 2.0 * math.log10(MAX_EXTRAPOLATION) - 0.01)
     assert x is not None  # just inside the limit
+
+
+def test_the_report_words_a_target_met_at_the_smallest_budget_as_a_bound():
+    from tools.budget import when_reached
+
+    points = curve((10, 30.0), (100, 32.0))
+    assert when_reached(points, 29.0) == ("<= 10 (the smallest budget measured)", "measured")
+    assert when_reached(points, 31.0) == ("32", "measured")
+    assert when_reached(points, 34.0) == ("1,000", "extrapolated")
+    assert when_reached(curve((10, 30.0), (100, 29.0)), 34.0) == ("not reached: the curve flattens", "")
