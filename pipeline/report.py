@@ -49,7 +49,8 @@ def rates_markdown(params: dict, info: dict) -> list[str]:
     grid = [f"{g:g}" for g in params["train"]["lr_grid"]]
     md = ["## Learning rates of the learned models (chosen on the validation split)", "",
           f"One grid for every model, {', '.join(grid)}: each model trains its full budget at every rate, and the "
-          "run with the best mean validation PSNR (every test level) is the model.", "",
+          "run with the best mean validation PSNR (every test level) is the model; rates within "
+          f"{params['train'].get('lr_tie_db', 0.0):g} dB of the best tie, and the lowest of them is kept.", "",
           "| model | chosen | " + " | ".join(f"validation PSNR at {g}" for g in grid) + " |",
           "|---|---|" + "---|" * len(grid)]
     for name in (n for n in params["models"] if n in info):
