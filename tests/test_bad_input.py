@@ -131,6 +131,7 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch
     ({"train.batch": 0}, "train.batch is 0; it must be an integer >= 1"),
     ({"train.loss": "l2"}, "train.loss is 'l2'; it must be l1 (the paper) or mse"),
     ({"train.lr_grid": [2e-4, 2e-4]}, "train.lr_grid is [0.0002, 0.0002]; it must be distinct positive rates"),
+    ({"train.lr_tie_db": -0.1}, "train.lr_tie_db is -0.1; it must be a number >= 0.0"),
     ({"scenes.test_videos": "carphone_pristine"}, "scenes.test_videos is 'carphone_pristine'; it must be a list"),
     ({"scenes.test_videos": ["a", "b", "a"]}, "a list without repeats (named twice: a)"),
     ({"scenes.val_videos": ["carphone_pristine"]}, "apart from the test videos (both name carphone_pristine)"),

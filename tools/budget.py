@@ -132,8 +132,9 @@ def figure(df: pd.DataFrame, classical: dict, default: pd.DataFrame, path: Path)
                         label=f"{model} width {width}")
         for i, (label, value) in enumerate(sorted(classical[level].items())):
             ax.axhline(value, color="grey", linestyle=":", linewidth=1)
-            ax.text(ax.get_xlim()[0] if i % 2 else ax.get_xlim()[1], value, f" {label}", fontsize=7, va="bottom",
-                    ha="left" if i % 2 else "right")
+            # x in axes fractions: the data limits still move as later points are drawn
+            ax.text(0.01 if i % 2 else 0.99, value, f" {label}", fontsize=7, va="bottom",
+                    ha="left" if i % 2 else "right", transform=ax.get_yaxis_transform())
         d = default[default.level == level]
         ax.scatter(d.cpu_seconds, d.psnr, marker="*", s=90, color="black", zorder=5, label="default run")
         ax.set_xscale("log")
