@@ -2,7 +2,7 @@
 Deformable 3D and KPN 7x7 on video (the weakest learned model of Table 3), at two widths and three seeds, with the
 classical methods as horizontal lines.
 
-    python -m tools.budget --steps 100 300 600 --seeds 0 1 2   # after `dvc repro` (it reads the test sets and
+    python -m tools.budget --steps 100 450 900 --seeds 0 1 2   # after `dvc repro` (it reads the test sets and
                                                                # the tuned rates); these are the defaults
 
 Every point is a separate training run to its own budget (the default recipe: warm-up, the decay of
@@ -153,7 +153,7 @@ def main() -> None:
     ap.add_argument("--widths", nargs="+", type=int, default=[8, 16])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds at the first width")
     ap.add_argument("--wide-seeds", nargs="+", type=int, default=[0], help="seeds at the other widths")
-    ap.add_argument("--steps", nargs="+", type=int, default=[100, 300, 600])
+    ap.add_argument("--steps", nargs="+", type=int, default=[100, 450, 900])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from reports/budget/budget.csv")
     args = ap.parse_args()
