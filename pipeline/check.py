@@ -212,6 +212,11 @@ def check_report(p: dict) -> None:
     for study in r.get("studies", []):
         need(study in STUDIES, "report.studies", r["studies"], f"registered studies ({', '.join(sorted(STUDIES))})")
     number(r, "margin_db", "report", 0.0, strict=False)
+    spreads = r.get("seed_spread_db") or {}
+    need(isinstance(spreads, dict), "report.seed_spread_db", spreads, "a mapping of model to dB, e.g. {d2d: 0.5}")
+    for model in spreads:
+        need(model in p["models"], f"report.seed_spread_db.{model}", model, "a model of `models`")
+        number(spreads, model, "report.seed_spread_db", 0.0, strict=False)
 
 
 def check_params(p: dict) -> None:

@@ -58,12 +58,14 @@ class Finding:
     evidence: str
 
 
-def decide(gaps: list[float], margin: float) -> str:
-    """Each gap is "claimed better minus rival" (dB): every gap above the margin holds; one below -margin does
-    not hold; anything else is within the noise of the run (the margin: the seed spread)."""
-    if any(g < -margin for g in gaps):
+def decide(gaps: list[float], margin: float | list[float]) -> str:
+    """Each gap is "claimed better minus rival" (dB): every gap above its margin holds; one below -margin does
+    not hold; anything else is within the noise of the run (the margin: the seed spread; one for every gap, or
+    one margin per gap)."""
+    margins = margin if isinstance(margin, list) else [margin] * len(gaps)
+    if any(g < -m for g, m in zip(gaps, margins)):
         return "does not hold"
-    return "holds" if all(g > margin for g in gaps) else "within noise"
+    return "holds" if all(g > m for g, m in zip(gaps, margins)) else "within noise"
 
 
 def avg_psnr(results: pd.DataFrame, table: int | str, method: str | None, level: str,

@@ -44,15 +44,18 @@ def _chain(results, table: int, methods: list[str], levels: list[str]) -> tuple[
     return gaps, "; ".join(parts)
 
 
-def _chains(claim: str, results, table: int, chains: list[list[str]], levels, margin) -> Finding:
-    gaps, ev = [], []
-    for methods in chains:
-        g, e = _chain(results, table, methods, levels)
+def _chains(claim: str, results, table: int, chains: list[list[str]], levels, labels: dict, margin_of) -> Finding:
+    """chains: lists of roles, each claimed better than the next; a gap is judged against the margin of its pair."""
+    gaps, margins, ev = [], [], []
+    for roles in chains:
+        g, e = _chain(results, table, [labels[r] for r in roles], levels)
         if g is None:
             return Finding(claim, "not measured", e)
+        pairs = [margin_of(a, b) for a, b in zip(roles, roles[1:])]
         gaps += g
-        ev.append(e)
-    return Finding(claim, decide(gaps, margin), " / ".join(ev))
+        margins += pairs * len(levels)
+        ev.append(f"{e} (margin {' / '.join(f'{m:.2f}' for m in pairs)} dB)")
+    return Finding(claim, decide(gaps, margins), " / ".join(ev))
 
 
 def _starting_share(frames: int, kernel_frames: int) -> float:
@@ -62,16 +65,24 @@ def _starting_share(frames: int, kernel_frames: int) -> float:
 
 def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict | None,
                  shares_without: dict | None, labels: dict, learned_video: set[str], margin: float,
-                 kernel_frames: int = 3, paper_blind: set[tuple[int, str]] | None = None) -> list[Finding]:
+                 kernel_frames: int = 3, paper_blind: set[tuple[int, str]] | None = None,
+                 spreads: dict[str, float] | None = None) -> list[Finding]:
     """labels: the label of each role of ROLES in its table; learned_video: the labels of Table 3's learned
     methods; shares_*: level -> share of samples per frame index, with and without annealing; margin: the dB
     within which a difference is noise; kernel_frames: how many frames the 3D kernel spans; paper_blind: the
-    (table, method) pairs the paper reports blind, the models finding (6) speaks of (None: every blind pair)."""
+    (table, method) pairs the paper reports blind, the models finding (6) speaks of (None: every blind pair);
+    spreads: role -> the measured seed spread of its model: two models compared in (1), (2) and (4) differ
+    within noise when within the larger of their spreads (a role without one: `margin`)."""
     L, levels = labels, xu_levels(results)
+    spreads = spreads or {}
+
+    def margin_of(a: str, b: str) -> float:
+        return max(spreads.get(a, margin), spreads.get(b, margin))
+
     found = [_chains("(1) Deformable 2D beats KPN 5x5 and DnCNN on images", results, 2,
-                     [[L["d2d"], L["kpn_image"]], [L["d2d"], L["dncnn"]]], levels, margin),
+                     [["d2d", "kpn_image"], ["d2d", "dncnn"]], levels, L, margin_of),
              _chains("(2) Deformable 3D beats Deformable 2D per frame, which beats KPN 5x5, on video", results, 3,
-                     [[L["d3d"], L["d2d_per_frame"], L["kpn_video"]]], levels, margin)]
+                     [["d3d", "d2d_per_frame", "kpn_video"]], levels, L, margin_of)]
     claim = f"(3) every learned method beats {L['vbm4d']}, which beats direct averaging"
     gaps, ev = [], []
     for level in levels:
@@ -89,8 +100,8 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
                   f"direct average {d:.2f}")
     found.append(Finding(claim, "not measured" if gaps is None else decide(gaps, margin), "; ".join(ev)))
     found.append(_chains("(4) the full model beats each ablation of Table 4", results, 4,
-                         [[L["full"], L[a]] for a in ("direct", "static_weights", "fixed", "no_annealing")]
-                         + [[L["full_5"], L["fixed_5"]]], levels, margin))
+                         [["full", a] for a in ("direct", "static_weights", "fixed", "no_annealing")]
+                         + [["full_5", "fixed_5"]], levels, L, margin_of))
     claim = "(5) the gap between 2D and 3D kernels grows as the frame rate falls"
     m2 = motion[motion.method == L["d2d_per_frame"]].set_index("fps").mse
     m3 = motion[motion.method == L["d3d"]].set_index("fps").mse
@@ -162,12 +173,18 @@ class Xu2019(Study):
         learned_video = {ev.label(k, 3) for k in params["models"] if 3 in params["models"][k]["tables"]}
         with_, without = self.shares(ev, "d3d"), self.shares(ev, "d3d_no_annealing")
         margin = float(params["report"].get("margin_db", 0.0))
+        measured = params["report"].get("seed_spread_db") or {}
+        spreads = {role: float(measured[key]) for role, (_, key) in ROLES.items() if key in measured}
         md += ["## Which of the paper's findings hold in this run", "",
-               f"A difference within {margin:.2f} dB (the spread between training seeds) is \"within noise\".", "",
+               "A difference is \"within noise\" when it is within the spread between training seeds "
+               "(`python -m tools.budget`): in (1), (2) and (4) the larger spread of the two models compared ("
+               + ", ".join(f"{params['models'][k]['label']} {float(v):.2f} dB" for k, v in measured.items())
+               + f"; {margin:.2f} dB, the largest spread measured, for a model the study did not train), and "
+               f"{margin:.2f} dB elsewhere.", "",
                "| finding | verdict | evidence |", "|---|---|---|"]
         paper_blind = {(int(t), m) for t, m in paper.loc[paper.blind == 1, ["table", "method"]].itertuples(False)}
         found = all_findings(ours, ev.motion, with_, without, labels, learned_video, margin,
-                             paper_blind=paper_blind)
+                             paper_blind=paper_blind, spreads=spreads)
         md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found] + [""]
         self.draw(ev, with_, without)
         return md

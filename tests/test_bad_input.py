@@ -139,6 +139,8 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch
     ({"models.n2v": {"arch": "unet", "args": {"frames": 1, "blind": True, "base": "neighbours"}, "objective":
                      "noise2void", "degradation": "blur", "label": "Noise2Void", "tables": ["ssl"]}},
      "models.n2v.degradation is 'blur'; it must be a degradation that adds noise: the objective noise2void"),
+    ({"report.seed_spread_db": {"d3dd": 0.2}}, "report.seed_spread_db.d3dd is 'd3dd'; it must be a model of `models`"),
+    ({"report.seed_spread_db": {"d3d": -0.2}}, "report.seed_spread_db.d3d is -0.2; it must be a number >= 0.0"),
     ({"report.studies": ["xu2018"]}, "report.studies is ['xu2018']; it must be registered studies (deblur, gauss, ssl, xu2019)"),
 ])
 def test_the_check_stage_refuses_a_bad_setting_with_one_line(workdir, capsys, setting, expected):

@@ -86,6 +86,20 @@ def test_three_way_verdict_against_a_known_spread():
     assert verdicts(made_up(d3d=36.3), margin=0.2)[1] is False
 
 
+def test_a_pair_is_judged_against_the_larger_seed_spread_of_its_two_models():
+    """Deformable 2D is 0.1 dB above DnCNN and 0.2 above KPN 5x5 (made_up): with spreads of 0.05 (Deformable 2D)
+    and 0.15 (KPN 5x5) and none measured for DnCNN, the KPN pair clears its 0.15 dB, while the DnCNN pair falls
+    back to the 0.3 dB margin and stays within noise; with DnCNN's spread measured at 0.05, (1) holds."""
+    results, mot = made_up(), motion(5e-4)
+    found = all_findings(results, mot, None, None, LABELS, LEARNED_VIDEO, 0.3, spreads={"d2d": 0.05, "kpn_image": 0.15})
+    assert found[0].verdict == "within noise" and "(margin 0.15 dB)" in found[0].evidence
+    assert "(margin 0.30 dB)" in found[0].evidence
+    found = all_findings(results, mot, None, None, LABELS, LEARNED_VIDEO, 0.3,
+                         spreads={"d2d": 0.05, "kpn_image": 0.15, "dncnn": 0.05})
+    assert found[0].verdict == "holds"
+    assert decide([0.2, -0.2], [0.1, 0.3]) == "within noise" and decide([0.2, -0.2], [0.1, 0.1]) == "does not hold"
+
+
 def test_finding_6_counts_only_the_blind_models_the_paper_reports():
     """A blind twin the paper has no row for (here NLRN, 1.5 dB under its non-blind version) is shown in the
     evidence, not counted; the paper's own blind pairs decide, and do turn the verdict when they fail."""
