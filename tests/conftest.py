@@ -79,6 +79,7 @@ def ssl_only(params: dict) -> None:
     """One study's models and methods (ssl): a pipeline of every stage kind at a quarter of the stages."""
     keep = {"n2c", "n2n", "n2v", "hqssl"}
     params["models"] = {k: v for k, v in params["models"].items() if k in keep}
+    params["report"]["seed_spread_db"] = {}  # the measured spreads are of models this pipeline drops
     params["baselines"] = {k: v for k, v in params["baselines"].items() if k in ("reference_frame", "bm3d")}
     params["report"]["studies"] = ["ssl"]
 
