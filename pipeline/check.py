@@ -215,7 +215,8 @@ def check_report(p: dict) -> None:
     spreads = r.get("seed_spread_db") or {}
     need(isinstance(spreads, dict), "report.seed_spread_db", spreads, "a mapping of model to dB, e.g. {d2d: 0.5}")
     for model in spreads:
-        need(model in p["models"], f"report.seed_spread_db.{model}", model, "a model of `models` (drop the entry when its model is gone)")
+        need(model in p["models"], f"report.seed_spread_db.{model}", model,
+             "a model of `models` (drop the entry when its model is gone)")
         number(spreads, model, "report.seed_spread_db", 0.0, strict=False)
 
 
