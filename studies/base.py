@@ -21,6 +21,16 @@ def keys_in_tables(params: dict, tables, groups: tuple[str, ...] = ("baselines",
     return [k for group in groups for k, e in params.get(group, {}).items() if wanted & set(map(str, e["tables"]))]
 
 
+def entry_label(params: dict, key: str, table: int | None = None) -> str | None:
+    """The label of a params entry (model or baseline) in a table; None when params lack the entry."""
+    for group in ("models", "baselines"):
+        entry = params.get(group, {}).get(key)
+        if entry is not None:
+            own = {str(t): lab for t, lab in (entry.get("table_labels") or {}).items()}
+            return own.get(str(table), entry["label"])
+    return None
+
+
 @dataclass
 class Evidence:
     """Everything a study may read: params, every method's results and motion rows, each method's info.json
@@ -35,13 +45,7 @@ class Evidence:
     made: list[str] = field(default_factory=list)  # figure files written, in order
 
     def label(self, key: str, table: int | None = None) -> str | None:
-        """The label of a params entry (model or baseline) in a table; None when params lack the entry."""
-        for group in ("models", "baselines"):
-            entry = self.params.get(group, {}).get(key)
-            if entry is not None:
-                own = {str(t): lab for t, lab in (entry.get("table_labels") or {}).items()}
-                return own.get(str(table), entry["label"])
-        return None
+        return entry_label(self.params, key, table)
 
     def outputs(self, key: str) -> dict[str, np.ndarray]:
         """A method's restored test frames by level (data/eval/<key>/outputs.npz)."""

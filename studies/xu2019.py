@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.registry import STUDIES
 from studies import figures
-from studies.base import Evidence, Finding, Study, avg_psnr, decide, table_markdown
+from studies.base import Evidence, Finding, Study, avg_psnr, decide, entry_label, table_markdown
 
 PAPER = Path("reports/paper/xu2019_tables.csv")
 TITLES = {2: "Table 2: single image denoising", 3: "Table 3: video denoising",
@@ -66,13 +66,15 @@ def _starting_share(frames: int, kernel_frames: int) -> float:
 def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict | None,
                  shares_without: dict | None, labels: dict, learned_video: set[str], margin: float,
                  kernel_frames: int = 3, paper_blind: set[tuple[int, str]] | None = None,
-                 spreads: dict[str, float] | None = None) -> list[Finding]:
+                 spreads: dict[str, float] | None = None,
+                 twin_spreads: dict[tuple[int, str], float] | None = None) -> list[Finding]:
     """labels: the label of each role of ROLES in its table; learned_video: the labels of Table 3's learned
     methods; shares_*: level -> share of samples per frame index, with and without annealing; margin: the dB
     within which a difference is noise; kernel_frames: how many frames the 3D kernel spans; paper_blind: the
     (table, method) pairs the paper reports blind, the models finding (6) speaks of (None: every blind pair);
     spreads: role -> the measured seed spread of its model: two models compared in (1), (2) and (4) differ
-    within noise when within the larger of their spreads (a role without one: `margin`)."""
+    within noise when within the larger of their spreads (a role without one: `margin`); twin_spreads: (table,
+    label) -> the larger seed spread of a blind model and its non-blind twin, the margin of that pair in (6)."""
     L, levels = labels, xu_levels(results)
     spreads = spreads or {}
 
@@ -113,7 +115,7 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
         found.append(Finding(claim, "holds" if gap[lo] > gap[hi] else "does not hold",
                              f"MSE(2D) - MSE(3D): {gap[hi]:.2e} at {hi} fps, {gap[lo]:.2e} at {lo} fps"))
     claim = f"(6) blind models stay within {BLIND_TOLERANCE_DB} dB of their non-blind versions"
-    slack, ev = [], []
+    slack, margins, ev = [], [], []
     for table in (2, 3):
         for m in sorted(set(results[(results.table.astype(str) == str(table)) & (results.blind == 1)].method)):
             # A blind twin the paper does not have (NLRN, from study gauss's paper) is shown, not counted: the
@@ -122,10 +124,13 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
             for level in levels:
                 b, n = avg_psnr(results, table, m, level, 1), avg_psnr(results, table, m, level, 0)
                 if b is not None and n is not None:
+                    pair = (twin_spreads or {}).get((table, m), margin)
                     if counted:
                         slack.append(BLIND_TOLERANCE_DB - abs(n - b))
-                    ev.append(f"T{table} {m} {level}: {n - b:+.2f} dB{'' if counted else ' (not in the paper)'}")
-    found.append(Finding(claim, decide(slack, margin) if slack else "not measured",
+                        margins.append(pair)
+                    ev.append(f"T{table} {m} {level}: {n - b:+.2f} dB "
+                              + (f"(margin {pair:.2f} dB)" if counted else "(not in the paper)"))
+    found.append(Finding(claim, decide(slack, margins) if slack else "not measured",
                          "; ".join(ev) or "no blind/non-blind pair"))
     claim = "(7) annealing spreads the samples over more frames"
     common = sorted(set(shares_with or {}) & set(shares_without or {}))
@@ -143,6 +148,19 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
                              "share of samples off the reference frame: " + "; ".join(ev)
                              + f" (on the regular grid, before training: {start:.1%})"))
     return found
+
+
+def role_spreads(params: dict, measured: dict, margin: float) -> tuple[dict[str, float], dict[tuple[int, str], float]]:
+    """From each model's measured seed spread (params key -> dB): the spread of each role of ROLES, and for (6) the
+    larger spread of each blind model and its non-blind twin by (table, label); `margin` for a model unmeasured."""
+    spreads = {role: float(measured[key]) for role, (_, key) in ROLES.items() if key in measured}
+    twins = {}
+    for table in (2, 3):
+        for key, e in params["models"].items():
+            if table in e.get("tables", []):
+                pair = (table, entry_label(params, key, table))
+                twins[pair] = max(twins.get(pair, 0.0), float(measured.get(key, margin)))
+    return spreads, twins
 
 
 def read_paper(path: Path = PAPER) -> pd.DataFrame:
@@ -174,17 +192,17 @@ class Xu2019(Study):
         with_, without = self.shares(ev, "d3d"), self.shares(ev, "d3d_no_annealing")
         margin = float(params["report"].get("margin_db", 0.0))
         measured = params["report"].get("seed_spread_db") or {}
-        spreads = {role: float(measured[key]) for role, (_, key) in ROLES.items() if key in measured}
+        spreads, twins = role_spreads(params, measured, margin)
         md += ["## Which of the paper's findings hold in this run", "",
                "A difference is \"within noise\" when it is within the spread between training seeds "
-               "(`python -m tools.budget`): in (1), (2) and (4) the larger spread of the two models compared ("
-               + ", ".join(f"{params['models'][k]['label']} {float(v):.2f} dB" for k, v in measured.items())
+               "(`python -m tools.budget`): in (1), (2), (4) and (6) the larger spread of the two models compared ("
+               + ", ".join(f"{params['models'][k]['label']} ({k}) {float(v):.2f} dB" for k, v in measured.items())
                + f"; {margin:.2f} dB, the largest spread measured, for a model the study did not train), and "
-               f"{margin:.2f} dB elsewhere.", "",
+               f"{margin:.2f} dB in (3).", "",
                "| finding | verdict | evidence |", "|---|---|---|"]
         paper_blind = {(int(t), m) for t, m in paper.loc[paper.blind == 1, ["table", "method"]].itertuples(False)}
         found = all_findings(ours, ev.motion, with_, without, labels, learned_video, margin,
-                             paper_blind=paper_blind, spreads=spreads)
+                             paper_blind=paper_blind, spreads=spreads, twin_spreads=twins)
         md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found] + [""]
         self.draw(ev, with_, without)
         return md

@@ -1,5 +1,6 @@
-"""The budget study's crossover estimate: interpolated where measured, extrapolated along the last segment in
-log-seconds, and no number where that segment is flat, falling or would reach the target only far away."""
+"""The budget study: its crossover estimate (interpolated where measured, extrapolated along the last segment in
+log-seconds, no number where that segment is flat, falling or would reach the target only far away), which
+models it trains, and which runs of a former study it keeps."""
 import math
 
 import pandas as pd
@@ -38,3 +39,62 @@ def test_the_report_words_a_target_met_at_the_smallest_budget_as_a_bound():
     assert when_reached(points, 31.0) == ("32", "measured")
     assert when_reached(points, 34.0) == ("1,000", "extrapolated")
     assert when_reached(curve((10, 30.0), (100, 29.0)), 34.0) == ("not reached: the curve flattens", "")
+
+
+def test_every_other_learned_model_of_tables_2_to_4_is_trained_for_its_spread():
+    from core.config import load_params
+    from tools.budget import MODELS, spread_models
+
+    params = load_params()
+    others = spread_models(params, list(MODELS))
+    assert {"d2d_per_frame", "kpn5_video", "direct", "fixed_5x5x5", "d3d_no_annealing", "d3d_blind"} <= set(others)
+    assert not set(others) & set(MODELS)
+    assert not {"n2v", "dncnn_gauss", "svrnn"} & set(others)  # the other studies' models
+    assert len(others) + len(MODELS) == sum(bool({2, 3, 4} & set(e["tables"])) for e in params["models"].values())
+
+
+def test_a_former_run_is_kept_only_with_the_very_same_run_key():
+    from core.config import load_params
+    from tools.budget import job_key, still_valid
+
+    params = load_params()
+    job = {"params": params, "model": "kpn5_image", "width": 8, "seed": 0, "steps": 450, "threads": 1, "lr": 1e-3}
+    key = job_key(job)
+    assert job_key(dict(job)) == key
+    assert len({key} | {job_key(job | change) for change in ({"seed": 1}, {"threads": 2}, {"steps": 100},
+                                                              {"lr": 3e-3}, {"width": 16})}) == 6
+    jobs = [job | {"key": key}, job | {"seed": 1, "key": job_key(job | {"seed": 1})}]
+    old = pd.DataFrame([{"seed": 0, "level": lv, "psnr": 30.0, "key": key} for lv in ("low", "high")]
+                       + [{"seed": 1, "level": "low", "psnr": 31.0, "key": "stale"}])
+    kept, todo = still_valid(old, jobs)
+    assert list(kept.psnr) == [30.0, 30.0] and [j["seed"] for j in todo] == [1]
+    kept, todo = still_valid(old.drop(columns="key"), jobs)  # a study written before run keys: train it all
+    assert kept.empty and len(todo) == 2
+    assert still_valid(None, jobs)[1] == jobs
+
+
+def runs(**base):
+    """Made-up study rows: each model at the default width and budget, seeds 0-2 at base, base+0.3, base+0.6 dB."""
+    return pd.DataFrame([{"model": m, "width": 8, "seed": s, "steps": 450, "threads": 1, "level": lv,
+                          "psnr": b + 0.3 * s, "cpu_seconds": 10.0}
+                         for m, b in base.items() for s in range(3) for lv in ("low", "high")])
+
+
+def test_findings_on_the_seed_means_use_the_spread_over_sqrt_seeds():
+    """Deformable 2D's seeds average 0.5 dB above KPN 5x5's and 1 dB above DnCNN's; each model's seeds spread
+    0.6 dB. One seed against another is within that 0.6 dB; a mean of three seeds is held to 0.6 / sqrt(3) =
+    0.35 dB, which 0.5 clears, and 0.2 does not."""
+    from core.config import load_params
+    from tools.budget import findings_on_means, seed_means
+
+    params = load_params()
+    params["train"].update(width=8, steps=450)
+    study = runs(d2d=31.0, kpn5_image=30.5, dncnn=30.0)
+    means = seed_means(study, params)
+    assert set(means.method) == {"Deformable 2D", "KPN 5x5", "DnCNN"} and (means.seeds == 3).all()
+    assert means[means.method == "Deformable 2D"].psnr.tolist() == pytest.approx([31.3, 31.3])
+    first = findings_on_means(study, params)[0]
+    assert first.verdict == "holds" and "(margin 0.35 dB)" in first.evidence
+    assert findings_on_means(runs(d2d=31.0, kpn5_image=30.8, dncnn=30.0), params)[0].verdict == "within noise"
+    assert findings_on_means(runs(d2d=31.0, kpn5_image=31.5, dncnn=30.0), params)[0].verdict == "does not hold"
+    assert findings_on_means(study[study.seed == 0], params) == []  # one seed: no spread to judge by

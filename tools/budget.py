@@ -1,15 +1,17 @@
 """The training-budget study: test PSNR against training CPU-seconds for DnCNN, KPN 5x5, Deformable 2D,
 Deformable 3D and KPN 7x7 on video (the weakest learned model of Table 3), at two widths and three seeds, with the
-classical methods as horizontal lines.
+classical methods as horizontal lines; and the seed spread and thread stability of every other learned model of
+Tables 2-4 at the default width and budget.
 
     python -m tools.budget --steps 100 450 900 --seeds 0 1 2   # after `dvc repro` (it reads the test sets and
                                                                # the tuned rates); these are the defaults
 
 Every point is a separate training run to its own budget (the default recipe: warm-up, the decay of
 train.schedule, the rate the default run chose for the model), one thread per run, two runs side by side. It also
-trains the default width and budget once more with two threads: float sums in another order, a cheap proxy for
-another machine, and prints that difference per model. Writes reports/budget/budget.csv,
-reports/budget/figure_budget.png and reports/budget.md.
+trains every model at the default width and budget once more with two threads (one such run at a time): float
+sums in another order, a cheap proxy for another machine, and prints that difference per model. Writes
+reports/budget/budget.csv, reports/budget/figure_budget.png and reports/budget.md. A rerun trains again only the
+runs whose run key (params, rate, training data and training code: engine.train.run_key) is not in budget.csv.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ MODELS = {"dncnn": "BM3D", "kpn5_image": "BM3D", "d2d": "BM3D", "d3d": "BM4D (VB
           "kpn7_video": "BM4D (VBM4D stand-in)"}
 TABLE = {"dncnn": 2, "kpn5_image": 2, "d2d": 2, "d3d": 3, "kpn7_video": 3}
 REFERENCE = "Reference frame"
+STEADY_DB = 0.1  # the issue's bound on the 1-thread / 2-thread difference of a model's test average
 GAIN = 2.0  # the second target of every model: the noisy reference frame + this many dB
 MAX_EXTRAPOLATION = 100  # crossovers further than this many times the largest budget measured are not given
 
@@ -49,6 +52,24 @@ def sized(params: dict, name: str, width: int) -> dict:
     return p
 
 
+def job_params(job: dict) -> dict:
+    """The params one run trains with: its model's width, its budget, seed and thread count."""
+    params = sized(job["params"], job["model"], job["width"])
+    params["train"].update(steps=job["steps"], seed=job["seed"], threads=job["threads"])
+    return params
+
+
+def job_key(job: dict) -> str:
+    """engine.train.run_key of a run: a row of budget.csv with this key is that very run, still valid."""
+    from degradations import degradation_for
+    from engine.train import run_key
+    from models.checkpoint import model_spec
+
+    params = job_params(job)
+    entry = params["models"][job["model"]]
+    return run_key(model_spec(params, job["model"]), entry, params, job["lr"], degradation_for(entry).train_folder)
+
+
 def run(job: dict) -> list[dict]:
     """Train one (model, width, seed, steps, threads) and score it on the test sets of every level."""
     import torch
@@ -61,8 +82,7 @@ def run(job: dict) -> list[dict]:
     from engine.train import Diverged, train
     from models.checkpoint import load_model
 
-    params = sized(job["params"], job["model"], job["width"])
-    params["train"].update(steps=job["steps"], seed=job["seed"], threads=job["threads"])
+    params = job_params(job)
     torch.set_num_threads(job["threads"])
     with tempfile.TemporaryDirectory() as tmp:
         began = time.process_time()
@@ -80,7 +100,7 @@ def run(job: dict) -> list[dict]:
         noisy = load_shard(path)
         out = run_model(model, noisy["test"], d, d.stored_level(noisy))[0]
         avg = result_rows(score_sequences(out, test["frames"][:, tau]), test["subset"], [0], "", False, path.stem)[-1]
-        rows.append({k: job[k] for k in ("model", "width", "seed", "steps", "threads")}
+        rows.append({k: job[k] for k in ("model", "width", "seed", "steps", "threads", "key")}
                     | {"cpu_seconds": round(cpu, 1), "level": path.stem, "psnr": avg["psnr"]})
     return rows
 
@@ -147,40 +167,127 @@ def figure(df: pd.DataFrame, classical: dict, default: pd.DataFrame, path: Path)
     plt.close(fig)
 
 
+def at_default(study: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """The one-thread runs at the default width and budget."""
+    return study[(study.width == params["train"]["width"]) & (study.steps == params["train"]["steps"])
+                 & (study.threads == 1)]
+
+
+def seed_means(study: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Rows like reports/results.csv's averages (table, method, blind, level, subset avg, psnr) for every model at
+    the default width and budget, its test PSNR the mean over its seeds."""
+    from studies.base import entry_label
+
+    rows = []
+    for (m, level), g in at_default(study, params).groupby(["model", "level"]):
+        e = params["models"][m]
+        rows += [{"table": t, "method": entry_label(params, m, t), "blind": int(bool(e["args"].get("blind"))),
+                  "level": level, "subset": "avg", "psnr": g.psnr.mean(), "seeds": g.seed.nunique()}
+                 for t in sorted({2, 3, 4} & set(e["tables"]))]
+    return pd.DataFrame(rows)
+
+
+def findings_on_means(study: pd.DataFrame, params: dict) -> list:
+    """Findings (1), (2), (4) and (6), the ones between learned models, decided on the mean of each model's
+    seeds by the report's rule (a gap against the larger seed spread of its pair), every spread divided by
+    sqrt(seeds): a mean of n seeds varies sqrt(n) times less than one seed does."""
+    from studies.base import entry_label
+    from studies.xu2019 import ROLES, all_findings, read_paper, role_spreads
+
+    runs = at_default(study, params)
+    seeds = runs.groupby("model").seed.nunique()
+    if seeds.empty or seeds.min() < 2:
+        return []
+    spread = runs.groupby(["model", "level"]).psnr.agg(lambda s: s.max() - s.min()).groupby(level="model").max()
+    measured = (spread / np.sqrt(seeds)).to_dict()
+    margin = max(measured.values())
+    spreads, twins = role_spreads(params, measured, margin)
+    labels = {role: entry_label(params, key, table) for role, (table, key) in ROLES.items()}
+    paper = read_paper()
+    paper_blind = {(int(t), m) for t, m in paper.loc[paper.blind == 1, ["table", "method"]].itertuples(False)}
+    found = all_findings(seed_means(study, params), pd.DataFrame(columns=["method", "fps", "mse"]), None, None,
+                         labels, set(), margin, paper_blind=paper_blind, spreads=spreads, twin_spreads=twins)
+    return [found[k] for k in (0, 1, 3, 5)]
+
+
+def spread_models(params: dict, curves: list[str]) -> list[str]:
+    """Every other learned model of Tables 2-4: each finding's margin is the measured spread of its own models."""
+    return [m for m, e in params["models"].items() if {2, 3, 4} & set(e.get("tables", [])) and m not in curves]
+
+
+def still_valid(old: pd.DataFrame | None, jobs: list[dict]) -> tuple[pd.DataFrame, list[dict]]:
+    """The rows of a former study that are runs of this one (the same run key: nothing that shapes the run has
+    changed since), and the jobs left to train. A row of a job no longer asked for is dropped."""
+    if old is None or "key" not in old:
+        return pd.DataFrame(), list(jobs)
+    kept = old[old["key"].isin({j["key"] for j in jobs})]
+    return kept, [j for j in jobs if j["key"] not in set(kept["key"])]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", default=list(MODELS))
+    ap.add_argument("--models", nargs="+", default=list(MODELS), help="models with a curve over budgets and widths")
+    ap.add_argument("--spread-models", nargs="*", default=None,
+                    help="models trained at the default width and budget only (default: every other learned "
+                         "model of Tables 2-4)")
     ap.add_argument("--widths", nargs="+", type=int, default=[8, 16])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds at the first width")
     ap.add_argument("--wide-seeds", nargs="+", type=int, default=[0], help="seeds at the other widths")
     ap.add_argument("--steps", nargs="+", type=int, default=[100, 450, 900])
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=2, help="cores to use: one-thread runs side by side, two-thread "
+                                                          "runs half as many")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from reports/budget/budget.csv")
     args = ap.parse_args()
-    from core.config import load_params
+    from core.config import InputError, load_params
 
     params = load_params()
+    unknown = [m for m in args.models + (args.spread_models or []) if m not in params["models"]]
+    if unknown:
+        raise SystemExit(f"tools.budget: {', '.join(unknown)} not in params.yaml `models`; name models from there")
+    if args.spread_models is None:
+        args.spread_models = spread_models(params, args.models)
     if args.report_only:
         report(pd.read_csv(OUT / "budget.csv"), params, args)
         return
-    lrs = {m: json.loads(Path(f"data/models/{m}/tune.json").read_text())["lr"] for m in args.models}
-    jobs = [{"params": params, "model": m, "width": w, "seed": s, "steps": n, "threads": 1, "lr": lrs[m]}
-            for m in args.models for w in args.widths for s in (args.seeds if w == args.widths[0] else args.wide_seeds)
-            for n in args.steps]
+    names = args.models + args.spread_models
+    tuned = [Path(f"data/models/{m}/tune.json") for m in names]
+    if missing := [str(t) for t in tuned if not t.is_file()]:
+        raise SystemExit(f"tools.budget: {missing[0]} is missing; run `dvc repro` first (the study trains at the "
+                         "rates the default run chose)")
+    lrs = {m: json.loads(t.read_text())["lr"] for m, t in zip(names, tuned)}
     base_w, base_n = params["train"]["width"], params["train"]["steps"]
-    key = lambda j: (j["model"], j["width"], j["seed"], j["steps"], j["threads"])  # noqa: E731
-    have = {key(j) for j in jobs}
-    jobs += [j for j in ({"params": params, "model": m, "width": base_w, "seed": 0, "steps": base_n, "threads": t,
-                          "lr": lrs[m]} for m in args.models for t in (1, 2)) if key(j) not in have]
-    jobs.sort(key=lambda j: -j["steps"] * j["width"])  # longest first: the pool ends together
+    job = lambda m, w, s, n, t: {"params": params, "model": m, "width": w, "seed": s, "steps": n,  # noqa: E731
+                                 "threads": t, "lr": lrs[m]}
+    jobs = [job(m, w, s, n, 1) for m in args.models for w in args.widths
+            for s in (args.seeds if w == args.widths[0] else args.wide_seeds) for n in args.steps]
+    jobs += [job(m, base_w, s, base_n, 1) for m in args.spread_models for s in args.seeds]
+    jobs += [job(m, base_w, 0, base_n, 2) for m in names]  # the stability of every model
+    unique = {}
+    for j in jobs:
+        unique.setdefault(tuple(j[k] for k in ("model", "width", "seed", "steps", "threads")), j)
+    jobs = list(unique.values())
+    try:
+        for j in jobs:
+            j["key"] = job_key(j)
+    except InputError as e:
+        raise SystemExit(f"tools.budget: {e}")
+    kept, todo = still_valid(pd.read_csv(OUT / "budget.csv") if (OUT / "budget.csv").is_file() else None, jobs)
+    print(f"{len(jobs)} runs: {len(jobs) - len(todo)} kept from {OUT / 'budget.csv'}, {len(todo)} to train",
+          flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    rows = []
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for k, result in enumerate(pool.map(run, jobs)):
-            rows += result
-            print(f"[{k + 1}/{len(jobs)}] " + "; ".join(f"{r['model']} w{r['width']} s{r['seed']} {r['steps']} steps "
-                                                       f"t{r['threads']} {r['level']} {r['psnr']:.2f} dB "
-                                                       f"({r['cpu_seconds']} s)" for r in result), flush=True)
+    rows, done = kept.to_dict("records"), 0
+    for threads in sorted({j["threads"] for j in todo}):
+        batch = sorted((j for j in todo if j["threads"] == threads), key=lambda j: -j["steps"] * j["width"])
+        # `jobs` cores in all: two-thread runs go half as many at a time (more threads than cores run
+        # several times slower); longest first, so that the pool ends together
+        with ProcessPoolExecutor(max(1, args.jobs // threads), mp_context=multiprocessing.get_context("spawn")) as pool:
+            for result in pool.map(run, batch):
+                rows, done = rows + result, done + 1
+                print(f"[{done}/{len(todo)}] " + "; ".join(
+                    f"{r['model']} w{r['width']} s{r['seed']} {r['steps']} steps t{r['threads']} {r['level']} "
+                    f"{r['psnr']:.2f} dB ({r['cpu_seconds']} s)" for r in result), flush=True)
+                # written after every run: an interrupted study resumes from here
+                pd.DataFrame(rows).to_csv(OUT / "budget.csv", index=False, float_format="%.6g")
     df = pd.DataFrame(rows)
     df.to_csv(OUT / "budget.csv", index=False, float_format="%.6g")
     report(df, params, args)
@@ -199,13 +306,17 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
                              "psnr": float(avg[(avg.method == info[m]["label"]) & (avg.level == lv) & (avg.blind == 0)
                                                & (avg.table == str(TABLE[m]))].psnr.iloc[0])}
                             for m in args.models for lv in sorted(set(df.level))])
-    figure(df, classical, default, OUT / "figure_budget.png")
+    curves = df[df.model.isin(args.models)]
+    figure(curves, classical, default, OUT / "figure_budget.png")
     study = df[df.threads == 1]
     md = ["# Training budget: test PSNR against training CPU-seconds", "",
           f"Every point is a separate run to its own budget with the default recipe (warm-up, "
           f"{DECAYS.get(params['train']['schedule'], params['train']['schedule'])}, the rate the default run chose "
           "for the model on the validation "
           "split), one thread, on this machine; PSNR is the test average over the subsets, as in the tables. "
+          f"Curves over budgets: {', '.join(args.models)}; every other learned model of Tables 2-4 "
+          f"({', '.join(args.spread_models) or 'none'}) at the default width and budget only, for its seed spread "
+          "and thread stability. "
           f"DnCNN has no U-Net: its width is {DNCNN_PER_WIDTH}x the U-Net width named (the default run's is "
           f"{params['models']['dncnn']['args']['width']}). "
           f"`python -m tools.budget --steps {' '.join(map(str, args.steps))} --seeds {' '.join(map(str, args.seeds))}` "
@@ -237,11 +348,19 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
            f"The report read: margin_db {params['report']['margin_db']}, seed_spread_db "
            + (", ".join(f"{m} {v}" for m, v in (params["report"].get("seed_spread_db") or {}).items()) or "none")
            + ".", ""]
+    found = findings_on_means(study, params)
+    if found:
+        md += ["## The findings between learned models, on the mean of each model's seeds", "",
+               "The report decides them on the default run (seed 0). Here the same rule reads the mean of the seeds "
+               "at the default width and budget, every margin the pair's seed spread divided by sqrt(seeds) (the "
+               "mean of n seeds varies sqrt(n) times less than one seed).", "",
+               "| finding | verdict | evidence |", "|---|---|---|"]
+        md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found] + [""]
     md += [f"## When does each model catch the classical method of its table, and the reference frame + {GAIN:g} dB?",
            "",
            "Mean over seeds.", "",
            "| model | width | level | target | CPU-s to reach it | |", "|---|---|---|---|---|---|"]
-    for (m, w, lv), rows in study.groupby(["model", "width", "level"]):
+    for (m, w, lv), rows in study[study.model.isin(args.models)].groupby(["model", "width", "level"]):
         g = rows.groupby("steps").agg(cpu_seconds=("cpu_seconds", "mean"), psnr=("psnr", "mean")).sort_values(
             "cpu_seconds")
         known, targets = classical[lv], {}
@@ -255,10 +374,18 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
     md += ["", "## Stability: the default width and budget trained with 1 and with 2 threads", "",
            "| model | level | 1 thread | 2 threads | difference |", "|---|---|---|---|---|"]
     base = df[(df.width == params["train"]["width"]) & (df.steps == params["train"]["steps"]) & (df.seed == 0)]
+    worst = {}
     for (m, lv), rows in base.groupby(["model", "level"]):
         one, two = rows[rows.threads == 1].psnr, rows[rows.threads == 2].psnr
         if len(one) and len(two):
             md.append(f"| {m} | {lv} | {one.iloc[0]:.2f} | {two.iloc[0]:.2f} | {two.iloc[0] - one.iloc[0]:+.2f} |")
+            worst[m] = max(worst.get(m, 0.0), abs(two.iloc[0] - one.iloc[0]))
+    if worst:
+        steady = sorted(m for m, v in worst.items() if round(v, 2) <= STEADY_DB)
+        largest = max(worst, key=worst.get)
+        md += ["", f"Within {STEADY_DB} dB at both levels: {len(steady)} of {len(worst)} models"
+               + (f" ({', '.join(steady)})" if steady else "")
+               + f"; the largest difference {worst[largest]:.2f} dB ({largest})."]
     Path("reports/budget.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 
