@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from tools.budget import MAX_EXTRAPOLATION, crossover
+from tools.budget_report import MAX_EXTRAPOLATION, crossover
 
 
 def curve(*points):
@@ -32,7 +32,7 @@ def test_a_flat_or_falling_curve_gives_no_number():
 
 
 def test_the_report_words_a_target_met_at_the_smallest_budget_as_a_bound():
-    from tools.budget import when_reached
+    from tools.budget_report import when_reached
 
     points = curve((10, 30.0), (100, 32.0))
     assert when_reached(points, 29.0) == ("<= 10 (the smallest budget measured)", "measured")
@@ -85,7 +85,7 @@ def test_findings_on_the_seed_means_use_the_spread_over_sqrt_seeds():
     0.6 dB. One seed against another is within that 0.6 dB; a mean of three seeds is held to 0.6 / sqrt(3) =
     0.35 dB, which 0.5 clears, and 0.2 does not."""
     from core.config import load_params
-    from tools.budget import findings_on_means, seed_means
+    from tools.budget_report import findings_on_means, seed_means
 
     params = load_params()
     params["train"].update(width=8, steps=450)

@@ -24,22 +24,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-OUT = Path("reports/budget")
-# Each study model and the classical method it must catch (the best classical row of its table).
-MODELS = {"dncnn": "BM3D", "kpn5_image": "BM3D", "d2d": "BM3D", "d3d": "BM4D (VBM4D stand-in)",
-          "kpn7_video": "BM4D (VBM4D stand-in)"}
-TABLE = {"dncnn": 2, "kpn5_image": 2, "d2d": 2, "d3d": 3, "kpn7_video": 3}
-REFERENCE = "Reference frame"
-STEADY_DB = 0.1  # the issue's bound on the 1-thread / 2-thread difference of a model's test average
-GAIN = 2.0  # the second target of every model: the noisy reference frame + this many dB
-MAX_EXTRAPOLATION = 100  # crossovers further than this many times the largest budget measured are not given
-
-
-DNCNN_PER_WIDTH = 4  # DnCNN has no U-Net: its width is this many times the U-Net width named, so that the
-# default U-Net width (8) names the default run's DnCNN (32) and width 16 DnCNN's published width (64)
+from tools.budget_report import DNCNN_PER_WIDTH, MODELS, OUT, report
 
 
 def sized(params: dict, name: str, width: int) -> dict:
@@ -103,111 +90,6 @@ def run(job: dict) -> list[dict]:
         rows.append({k: job[k] for k in ("model", "width", "seed", "steps", "threads", "key")}
                     | {"cpu_seconds": round(cpu, 1), "level": path.stem, "psnr": avg["psnr"]})
     return rows
-
-
-def crossover(points: pd.DataFrame, target: float) -> tuple[float | None, bool]:
-    """CPU-seconds where the mean curve reaches `target` dB: interpolated between measured points, else
-    extrapolated along the last segment (log-seconds); (None, False) if the curve flattens or falls there."""
-    xs, ys = np.log(points.cpu_seconds.to_numpy()), points.psnr.to_numpy()
-    for k in range(len(xs) - 1):
-        if ys[k] < target <= ys[k + 1]:
-            return float(np.exp(xs[k] + (target - ys[k]) * (xs[k + 1] - xs[k]) / (ys[k + 1] - ys[k]))), False
-    if ys[0] >= target:
-        return float(np.exp(xs[0])), False
-    slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) if len(xs) > 1 else 0.0
-    if slope <= 0:
-        return None, False
-    reach = xs[-1] + (target - ys[-1]) / slope
-    if reach > xs[-1] + np.log(MAX_EXTRAPOLATION):  # a nearly flat last segment says nothing that far out
-        return None, True
-    return float(np.exp(reach)), True
-
-
-def when_reached(points: pd.DataFrame, target: float) -> tuple[str, str]:
-    """The words for where a mean curve reaches `target`: CPU-seconds, or a bound, and how it was found."""
-    x, extrapolated = crossover(points, target)
-    if x is None:
-        return (f"beyond {MAX_EXTRAPOLATION}x the largest budget measured" if extrapolated
-                else "not reached: the curve flattens"), ""
-    if points.psnr.iloc[0] >= target:  # already there at the smallest budget: only a bound
-        return f"<= {x:,.0f} (the smallest budget measured)", "measured"
-    return f"{x:,.0f}", "extrapolated" if extrapolated else "measured"
-
-
-def figure(df: pd.DataFrame, classical: dict, default: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    levels = sorted(set(df.level))
-    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 4.2), squeeze=False)
-    colours = dict(zip(MODELS, plt.cm.tab10.colors))
-    for ax, level in zip(axes[0], levels):
-        for (model, width), rows in df[(df.level == level) & (df.threads == 1)].groupby(["model", "width"]):
-            g = rows.groupby("steps").agg(cpu=("cpu_seconds", "mean"), mean=("psnr", "mean"), lo=("psnr", "min"),
-                                          hi=("psnr", "max")).sort_values("cpu")
-            ax.errorbar(g.cpu, g["mean"], yerr=[g["mean"] - g.lo, g.hi - g["mean"]], marker="o", capsize=2,
-                        color=colours[model], linestyle="-" if width == min(df.width) else "--",
-                        label=f"{model} width {width}")
-        for i, (label, value) in enumerate(sorted(classical[level].items())):
-            ax.axhline(value, color="grey", linestyle=":", linewidth=1)
-            # x in axes fractions: the data limits still move as later points are drawn
-            ax.text(0.01 if i % 2 else 0.99, value, f" {label}", fontsize=7, va="bottom",
-                    ha="left" if i % 2 else "right", transform=ax.get_yaxis_transform())
-        d = default[default.level == level]
-        ax.scatter(d.cpu_seconds, d.psnr, marker="*", s=90, color="black", zorder=5, label="default run")
-        ax.set_xscale("log")
-        ax.set_xlabel("training CPU-seconds (one thread)")
-        ax.set_ylabel("test PSNR (dB, avg of subsets)")
-        ax.set_title(f"{level} noise: error bars span the seeds")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def at_default(study: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """The one-thread runs at the default width and budget."""
-    return study[(study.width == params["train"]["width"]) & (study.steps == params["train"]["steps"])
-                 & (study.threads == 1)]
-
-
-def seed_means(study: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """Rows like reports/results.csv's averages (table, method, blind, level, subset avg, psnr) for every model at
-    the default width and budget, its test PSNR the mean over its seeds."""
-    from studies.base import entry_label
-
-    rows = []
-    for (m, level), g in at_default(study, params).groupby(["model", "level"]):
-        e = params["models"][m]
-        rows += [{"table": t, "method": entry_label(params, m, t), "blind": int(bool(e["args"].get("blind"))),
-                  "level": level, "subset": "avg", "psnr": g.psnr.mean(), "seeds": g.seed.nunique()}
-                 for t in sorted({2, 3, 4} & set(e["tables"]))]
-    return pd.DataFrame(rows)
-
-
-def findings_on_means(study: pd.DataFrame, params: dict) -> list:
-    """Findings (1), (2), (4) and (6), the ones between learned models, decided on the mean of each model's
-    seeds by the report's rule (a gap against the larger seed spread of its pair), every spread divided by
-    sqrt(seeds): a mean of n seeds varies sqrt(n) times less than one seed does."""
-    from studies.base import entry_label
-    from studies.xu2019 import ROLES, all_findings, read_paper, role_spreads
-
-    runs = at_default(study, params)
-    seeds = runs.groupby("model").seed.nunique()
-    if seeds.empty or seeds.min() < 2:
-        return []
-    spread = runs.groupby(["model", "level"]).psnr.agg(lambda s: s.max() - s.min()).groupby(level="model").max()
-    measured = (spread / np.sqrt(seeds)).to_dict()
-    margin = max(measured.values())
-    spreads, twins = role_spreads(params, measured, margin)
-    labels = {role: entry_label(params, key, table) for role, (table, key) in ROLES.items()}
-    paper = read_paper()
-    paper_blind = {(int(t), m) for t, m in paper.loc[paper.blind == 1, ["table", "method"]].itertuples(False)}
-    found = all_findings(seed_means(study, params), pd.DataFrame(columns=["method", "fps", "mse"]), None, None,
-                         labels, set(), margin, paper_blind=paper_blind, spreads=spreads, twin_spreads=twins)
-    return [found[k] for k in (0, 1, 3, 5)]
 
 
 def spread_models(params: dict, curves: list[str]) -> list[str]:
@@ -291,103 +173,6 @@ def main() -> None:
     df = pd.DataFrame(rows)
     df.to_csv(OUT / "budget.csv", index=False, float_format="%.6g")
     report(df, params, args)
-
-
-def report(df: pd.DataFrame, params: dict, args) -> None:
-    from pipeline.report import DECAYS  # the report's words for the schedule
-
-    results = pd.read_csv("reports/results.csv", dtype={"subset": str, "table": str})
-    avg = results[results.subset == "avg"]
-    classical = {lv: {m: float(r.psnr.iloc[0]) for m in ("BM3D", "BM4D (VBM4D stand-in)", "NLM", REFERENCE)
-                      if len(r := avg[(avg.method == m) & (avg.level == lv)])}
-                 for lv in sorted(set(df.level))}
-    info = {m: json.loads(Path(f"data/eval/{m}/info.json").read_text()) for m in args.models}
-    default = pd.DataFrame([{"model": m, "level": lv, "cpu_seconds": info[m]["train_seconds"],
-                             "psnr": float(avg[(avg.method == info[m]["label"]) & (avg.level == lv) & (avg.blind == 0)
-                                               & (avg.table == str(TABLE[m]))].psnr.iloc[0])}
-                            for m in args.models for lv in sorted(set(df.level))])
-    curves = df[df.model.isin(args.models)]
-    figure(curves, classical, default, OUT / "figure_budget.png")
-    study = df[df.threads == 1]
-    md = ["# Training budget: test PSNR against training CPU-seconds", "",
-          f"Every point is a separate run to its own budget with the default recipe (warm-up, "
-          f"{DECAYS.get(params['train']['schedule'], params['train']['schedule'])}, the rate the default run chose "
-          "for the model on the validation "
-          "split), one thread, on this machine; PSNR is the test average over the subsets, as in the tables. "
-          f"Curves over budgets: {', '.join(args.models)}; every other learned model of Tables 2-4 "
-          f"({', '.join(args.spread_models) or 'none'}) at the default width and budget only, for its seed spread "
-          "and thread stability. "
-          f"DnCNN has no U-Net: its width is {DNCNN_PER_WIDTH}x the U-Net width named (the default run's is "
-          f"{params['models']['dncnn']['args']['width']}). "
-          f"`python -m tools.budget --steps {' '.join(map(str, args.steps))} --seeds {' '.join(map(str, args.seeds))}` "
-          "reproduces it (after `dvc repro`).",
-          "", "![budget](budget/figure_budget.png)", "",
-          "| model | width | steps | CPU-s | " + " | ".join(f"{lv} mean (min-max over seeds)" for lv in
-                                                            sorted(set(df.level))) + " |",
-          "|---|---|---|---|" + "---|" * len(set(df.level))]
-    for (m, w, n), rows in study.groupby(["model", "width", "steps"]):
-        cells = []
-        for lv in sorted(set(df.level)):
-            r = rows[rows.level == lv].psnr
-            cells.append(f"{r.mean():.2f} ({r.min():.2f}-{r.max():.2f})")
-        md.append(f"| {m} | {w} | {n} | {rows.cpu_seconds.mean():.0f} | " + " | ".join(cells) + " |")
-    md += ["", "## Seed spread", ""]
-    groups = study.groupby(["model", "width", "steps", "level"]).psnr
-    spread = groups.agg(lambda s: s.max() - s.min())[groups.size() > 1]  # where two or more seeds ran
-    at = spread.xs((params["train"]["width"], params["train"]["steps"]), level=("width", "steps"), drop_level=False)
-    worst = at.idxmax() if len(at) else None
-    md += [f"Spread between seeds (max - min test PSNR over the seeds of one model, width, budget and level): at "
-           f"the default width {params['train']['width']} and {params['train']['steps']} steps, largest "
-           + (f"{at.max():.2f} dB ({worst[0]}, {worst[3]}), median {at.median():.2f} dB" if worst else "not measured")
-           + f"; over every budget measured, largest {spread.max():.2f} dB, median {spread.median():.2f} dB.", ""]
-    per_model = at.groupby(level="model").max().round(2)  # the larger of a model's levels
-    md += ["Per model at the default budget, the larger of its levels (params: `report.seed_spread_db`, which the "
-           "findings read; `report.margin_db`, the largest, stands for every model not trained here):", "",
-           "    seed_spread_db: {" + ", ".join(f"{m}: {v:.2f}" for m, v in per_model.items()) + "}",
-           f"    margin_db: {per_model.max():.2f}" if len(per_model) else "", "",
-           f"The report read: margin_db {params['report']['margin_db']}, seed_spread_db "
-           + (", ".join(f"{m} {v}" for m, v in (params["report"].get("seed_spread_db") or {}).items()) or "none")
-           + ".", ""]
-    found = findings_on_means(study, params)
-    if found:
-        md += ["## The findings between learned models, on the mean of each model's seeds", "",
-               "The report decides them on the default run (seed 0). Here the same rule reads the mean of the seeds "
-               "at the default width and budget, every margin the pair's seed spread divided by sqrt(seeds) (the "
-               "mean of n seeds varies sqrt(n) times less than one seed).", "",
-               "| finding | verdict | evidence |", "|---|---|---|"]
-        md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found] + [""]
-    md += [f"## When does each model catch the classical method of its table, and the reference frame + {GAIN:g} dB?",
-           "",
-           "Mean over seeds.", "",
-           "| model | width | level | target | CPU-s to reach it | |", "|---|---|---|---|---|---|"]
-    for (m, w, lv), rows in study[study.model.isin(args.models)].groupby(["model", "width", "level"]):
-        g = rows.groupby("steps").agg(cpu_seconds=("cpu_seconds", "mean"), psnr=("psnr", "mean")).sort_values(
-            "cpu_seconds")
-        known, targets = classical[lv], {}
-        if MODELS[m] in known:
-            targets[f"{MODELS[m]} {known[MODELS[m]]:.2f}"] = known[MODELS[m]]
-        if REFERENCE in known:
-            targets[f"reference frame + {GAIN:g} dB: {known[REFERENCE] + GAIN:.2f}"] = known[REFERENCE] + GAIN
-        for name, value in targets.items():
-            when, how = when_reached(g, value)
-            md.append(f"| {m} | {w} | {lv} | {name} | {when} | {how} |")
-    md += ["", "## Stability: the default width and budget trained with 1 and with 2 threads", "",
-           "| model | level | 1 thread | 2 threads | difference |", "|---|---|---|---|---|"]
-    base = df[(df.width == params["train"]["width"]) & (df.steps == params["train"]["steps"]) & (df.seed == 0)]
-    worst = {}
-    for (m, lv), rows in base.groupby(["model", "level"]):
-        one, two = rows[rows.threads == 1].psnr, rows[rows.threads == 2].psnr
-        if len(one) and len(two):
-            md.append(f"| {m} | {lv} | {one.iloc[0]:.2f} | {two.iloc[0]:.2f} | {two.iloc[0] - one.iloc[0]:+.2f} |")
-            worst[m] = max(worst.get(m, 0.0), abs(two.iloc[0] - one.iloc[0]))
-    if worst:
-        steady = sorted(m for m, v in worst.items() if round(v, 2) <= STEADY_DB)
-        largest = max(worst, key=worst.get)
-        md += ["", f"Within {STEADY_DB} dB at both levels: {len(steady)} of {len(worst)} models"
-               + (f" ({', '.join(steady)})" if steady else "")
-               + f"; the largest difference {worst[largest]:.2f} dB ({largest})."]
-    Path("reports/budget.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
 
 
 if __name__ == "__main__":
