@@ -1,11 +1,13 @@
 """The budget study: its crossover estimate (interpolated where measured, extrapolated along the last segment in
 log-seconds, no number where that segment is flat, falling or would reach the target only far away), which
-models it trains, and which runs of a former study it keeps."""
+models it trains, which runs of a former study it keeps, and the perturbed starts of its stability runs."""
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.test_train import project  # noqa: F401  (a folder with training data, as the cwd)
 from tools.budget_report import MAX_EXTRAPOLATION, crossover
 
 
@@ -98,3 +100,34 @@ def test_findings_on_the_seed_means_use_the_spread_over_sqrt_seeds():
     assert findings_on_means(runs(d2d=31.0, kpn5_image=30.8, dncnn=30.0), params)[0].verdict == "within noise"
     assert findings_on_means(runs(d2d=31.0, kpn5_image=31.5, dncnn=30.0), params)[0].verdict == "does not hold"
     assert findings_on_means(study[study.seed == 0], params) == []  # one seed: no spread to judge by
+
+
+def test_a_perturbed_start_is_resumed_by_training_and_only_nudges_the_start(project):
+    """The budget study's perturbed start: a step-0 checkpoint under the plain run's key, its weights within a few
+    1e-6 of the plain start's; train() resumes from it (the run then ends elsewhere than the plain run), and the
+    same perturbation seed gives the same run."""
+    import torch
+
+    from core.training_data import seed_everything
+    from engine.train import train
+    from models.checkpoint import build_model, model_spec
+    from tests.test_train import LR, same, small_params, weights
+    from tools.budget import PERTURBATION, job_key, job_params, perturbed_start
+
+    job = {"params": small_params(), "model": "kpn5_image", "width": 2, "seed": 0, "steps": 6, "threads": 1,
+           "lr": LR, "perturb": 1}
+    perturbed_start(job, Path("ck.pt"))
+    state = torch.load("ck.pt", map_location="cpu")
+    assert state["step"] == 0 and state["hash"] == job_key(job | {"perturb": 0})
+    assert job_key(job) == state["hash"] + "+p1" != job_key(job | {"perturb": 2})
+    seed_everything(0)
+    plain = build_model(model_spec(job_params(job), "kpn5_image")).state_dict()
+    for k, w in plain.items():
+        moved = (state["model"][k] - w).abs() / w.abs().clamp_min(1e-30)
+        assert moved.max() < 6 * PERTURBATION and (moved.max() > 0 or not w.any())
+    train("kpn5_image", job_params(job), Path("a"), Path("ck.pt"), LR)
+    train("kpn5_image", job_params(job), Path("b"), Path("plain.pt"), LR)
+    perturbed_start(job, Path("again.pt"))
+    train("kpn5_image", job_params(job), Path("c"), Path("again.pt"), LR)
+    assert same(weights(Path("a/model.pt")), weights(Path("c/model.pt")))
+    assert not same(weights(Path("a/model.pt")), weights(Path("b/model.pt")))

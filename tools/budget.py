@@ -9,7 +9,9 @@ Tables 2-4 at the default width and budget.
 Every point is a separate training run to its own budget (the default recipe: warm-up, the decay of
 train.schedule, the rate the default run chose for the model), one thread per run, two runs side by side. It also
 trains every model at the default width and budget once more with two threads (one such run at a time): float
-sums in another order, a cheap proxy for another machine, and prints that difference per model. Writes
+sums in another order, a cheap proxy for another machine, and prints that difference per model beside the range
+of `--perturbations` more one-thread runs of seed 0, each from its start weights nudged by 1e-6 of themselves:
+how far a float-level change of the run, which is all a thread count or a CPU changes, can move it. Writes
 reports/budget/budget.csv, reports/budget/figure_budget.png and reports/budget.md. A rerun trains again only the
 runs whose run key (params, rate, training data and training code: engine.train.run_key) is not in budget.csv.
 """
@@ -26,7 +28,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from tools.budget_report import DNCNN_PER_WIDTH, MODELS, OUT, report
+from tools.budget_report import DNCNN_PER_WIDTH, MODELS, OUT, report, with_perturb
+
+PERTURBATION = 1e-6  # relative size of a perturbed start's nudge (float32 rounds at 6e-8 of a value)
 
 
 def sized(params: dict, name: str, width: int) -> dict:
@@ -47,18 +51,49 @@ def job_params(job: dict) -> dict:
 
 
 def job_key(job: dict) -> str:
-    """engine.train.run_key of a run: a row of budget.csv with this key is that very run, still valid."""
+    """engine.train.run_key of a run: a row of budget.csv with this key is that very run, still valid (a run from
+    a perturbed start: the key and the perturbation's seed)."""
     from degradations import degradation_for
     from engine.train import run_key
     from models.checkpoint import model_spec
 
     params = job_params(job)
     entry = params["models"][job["model"]]
-    return run_key(model_spec(params, job["model"]), entry, params, job["lr"], degradation_for(entry).train_folder)
+    key = run_key(model_spec(params, job["model"]), entry, params, job["lr"], degradation_for(entry).train_folder)
+    return f"{key}+p{job['perturb']}" if job.get("perturb") else key
+
+
+def perturbed_start(job: dict, checkpoint: Path) -> None:
+    """A step-0 checkpoint of the job's run whose start weights are the run's own times (1 + PERTURBATION x
+    N(0, 1)), drawn with seed job["perturb"]: train() resumes from it (its run key matches), so the run is the
+    plain run but for a float-level nudge of its start. A thread count or another CPU changes a run no more than
+    that: 1 against 2 threads, the forward pass is bitwise the same and the weight gradients differ by 1e-6 of
+    themselves. From outside the training code, because its bytes are part of every run key."""
+    import torch
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    from core.training_data import seed_everything
+    from engine.train import ema_decay, save_checkpoint
+    from models.checkpoint import build_model, model_spec
+
+    params = job_params(job)
+    cfg = params["train"]
+    seed_everything(cfg["seed"])  # the start train() builds
+    model = build_model(model_spec(params, job["model"]))
+    noise = torch.Generator().manual_seed(job["perturb"])
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1 + PERTURBATION * torch.randn(p.shape, generator=noise))
+    decay = ema_decay(cfg.get("ema", 0), cfg["steps"])
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay)) if decay else None
+    save_checkpoint(checkpoint, {"hash": job_key(job | {"perturb": 0}), "step": 0, "model": model.state_dict(),
+                                 "optimiser": torch.optim.Adam(model.parameters(), lr=job["lr"]).state_dict(),
+                                 "history": [], "ema": None if ema is None else ema.state_dict()})
 
 
 def run(job: dict) -> list[dict]:
-    """Train one (model, width, seed, steps, threads) and score it on the test sets of every level."""
+    """Train one (model, width, seed, steps, threads, perturbed start) and score it on the test sets of every
+    level."""
     import torch
 
     import degradations  # noqa: F401
@@ -72,6 +107,8 @@ def run(job: dict) -> list[dict]:
     params = job_params(job)
     torch.set_num_threads(job["threads"])
     with tempfile.TemporaryDirectory() as tmp:
+        if job.get("perturb"):
+            perturbed_start(job, Path(tmp) / "ck.pt")
         began = time.process_time()
         try:
             train(job["model"], params, Path(tmp), Path(tmp) / "ck.pt", job["lr"])
@@ -87,7 +124,7 @@ def run(job: dict) -> list[dict]:
         noisy = load_shard(path)
         out = run_model(model, noisy["test"], d, d.stored_level(noisy))[0]
         avg = result_rows(score_sequences(out, test["frames"][:, tau]), test["subset"], [0], "", False, path.stem)[-1]
-        rows.append({k: job[k] for k in ("model", "width", "seed", "steps", "threads", "key")}
+        rows.append({k: job.get(k, 0) for k in ("model", "width", "seed", "steps", "threads", "perturb", "key")}
                     | {"cpu_seconds": round(cpu, 1), "level": path.stem, "psnr": avg["psnr"]})
     return rows
 
@@ -116,6 +153,9 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds at the first width")
     ap.add_argument("--wide-seeds", nargs="+", type=int, default=[0], help="seeds at the other widths")
     ap.add_argument("--steps", nargs="+", type=int, default=[100, 450, 900])
+    ap.add_argument("--perturbations", type=int, default=3,
+                    help="one-thread runs of seed 0 at the default width and budget from a start nudged by "
+                         f"{PERTURBATION:g} of itself, per model")
     ap.add_argument("--jobs", type=int, default=2, help="cores to use: one-thread runs side by side, two-thread "
                                                           "runs half as many")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from reports/budget/budget.csv")
@@ -138,15 +178,16 @@ def main() -> None:
                          "rates the default run chose)")
     lrs = {m: json.loads(t.read_text())["lr"] for m, t in zip(names, tuned)}
     base_w, base_n = params["train"]["width"], params["train"]["steps"]
-    job = lambda m, w, s, n, t: {"params": params, "model": m, "width": w, "seed": s, "steps": n,  # noqa: E731
-                                 "threads": t, "lr": lrs[m]}
+    job = lambda m, w, s, n, t, p=0: {"params": params, "model": m, "width": w, "seed": s,  # noqa: E731
+                                      "steps": n, "threads": t, "lr": lrs[m], "perturb": p}
     jobs = [job(m, w, s, n, 1) for m in args.models for w in args.widths
             for s in (args.seeds if w == args.widths[0] else args.wide_seeds) for n in args.steps]
     jobs += [job(m, base_w, s, base_n, 1) for m in args.spread_models for s in args.seeds]
     jobs += [job(m, base_w, 0, base_n, 2) for m in names]  # the stability of every model
+    jobs += [job(m, base_w, 0, base_n, 1, p) for m in names for p in range(1, args.perturbations + 1)]
     unique = {}
     for j in jobs:
-        unique.setdefault(tuple(j[k] for k in ("model", "width", "seed", "steps", "threads")), j)
+        unique.setdefault(tuple(j[k] for k in ("model", "width", "seed", "steps", "threads", "perturb")), j)
     jobs = list(unique.values())
     try:
         for j in jobs:
@@ -157,7 +198,7 @@ def main() -> None:
     print(f"{len(jobs)} runs: {len(jobs) - len(todo)} kept from {OUT / 'budget.csv'}, {len(todo)} to train",
           flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    rows, done = kept.to_dict("records"), 0
+    rows, done = with_perturb(kept).to_dict("records"), 0
     for threads in sorted({j["threads"] for j in todo}):
         batch = sorted((j for j in todo if j["threads"] == threads), key=lambda j: -j["steps"] * j["width"])
         # `jobs` cores in all: two-thread runs go half as many at a time (more threads than cores run
@@ -166,7 +207,8 @@ def main() -> None:
             for result in pool.map(run, batch):
                 rows, done = rows + result, done + 1
                 print(f"[{done}/{len(todo)}] " + "; ".join(
-                    f"{r['model']} w{r['width']} s{r['seed']} {r['steps']} steps t{r['threads']} {r['level']} "
+                    f"{r['model']} w{r['width']} s{r['seed']} {r['steps']} steps t{r['threads']} "
+                    + (f"p{r['perturb']} " if r["perturb"] else "") + f"{r['level']} "
                     f"{r['psnr']:.2f} dB ({r['cpu_seconds']} s)" for r in result), flush=True)
                 # written after every run: an interrupted study resumes from here
                 pd.DataFrame(rows).to_csv(OUT / "budget.csv", index=False, float_format="%.6g")
