@@ -194,10 +194,11 @@ class Xu2019(Study):
         measured = params["report"].get("seed_spread_db") or {}
         spreads, twins = role_spreads(params, measured, margin)
         md += ["## Which of the paper's findings hold in this run", "",
-               "A difference is \"within noise\" when it is within the spread between training seeds "
-               "(`python -m tools.budget`): in (1), (2), (4) and (6) the larger spread of the two models compared ("
+               "A difference is \"within noise\" when it is within the spread of the same training run again "
+               "(`python -m tools.budget`: three seeds and three starts nudged by 1e-6, at the default budget): in "
+               "(1), (2), (4) and (6) the larger spread of the two models compared ("
                + ", ".join(f"{params['models'][k]['label']} ({k}) {float(v):.2f} dB" for k, v in measured.items())
-               + f"; {margin:.2f} dB, the largest spread measured, for a model the study did not train), and "
+               + f"; {margin:.2f} dB, the largest spread between seeds, for a model the study did not train), and "
                f"{margin:.2f} dB in (3).", "",
                "| finding | verdict | evidence |", "|---|---|---|"]
         paper_blind = {(int(t), m) for t, m in paper.loc[paper.blind == 1, ["table", "method"]].itertuples(False)}

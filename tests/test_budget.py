@@ -131,3 +131,20 @@ def test_a_perturbed_start_is_resumed_by_training_and_only_nudges_the_start(proj
     train("kpn5_image", job_params(job), Path("c"), Path("again.pt"), LR)
     assert same(weights(Path("a/model.pt")), weights(Path("c/model.pt")))
     assert not same(weights(Path("a/model.pt")), weights(Path("b/model.pt")))
+
+
+def test_a_model_spread_takes_its_nudged_starts_in():
+    """Seeds 0-2 spread 0.6 dB; a nudged start of seed 0 lands 0.4 dB under seed 0: the spread is 1.0 dB. A nudged
+    run elsewhere (another budget) or with two threads does not count."""
+    from core.config import load_params
+    from tools.budget_report import default_spread
+
+    params = load_params()
+    params["train"].update(width=8, steps=450)
+    study = runs(d2d=31.0, kpn5_image=30.5)
+    nudged = pd.DataFrame([{"model": "d2d", "width": 8, "seed": 0, "steps": 450, "threads": 1, "level": lv,
+                            "psnr": 30.6, "perturb": 1} for lv in ("low", "high")]
+                          + [{"model": "kpn5_image", "width": 8, "seed": 0, "steps": s, "threads": t, "level": "low",
+                              "psnr": 20.0, "perturb": 1} for s, t in ((100, 1), (450, 2))])
+    assert default_spread(study, None, params).to_dict() == pytest.approx({"d2d": 0.6, "kpn5_image": 0.6})
+    assert default_spread(study, nudged, params).to_dict() == pytest.approx({"d2d": 1.0, "kpn5_image": 0.6})
