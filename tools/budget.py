@@ -66,9 +66,9 @@ def job_key(job: dict) -> str:
 def perturbed_start(job: dict, checkpoint: Path) -> None:
     """A step-0 checkpoint of the job's run whose start weights are the run's own times (1 + PERTURBATION x
     N(0, 1)), drawn with seed job["perturb"]: train() resumes from it (its run key matches), so the run is the
-    plain run but for a float-level nudge of its start. A thread count or another CPU changes a run no more than
-    that: 1 against 2 threads, the forward pass is bitwise the same and the weight gradients differ by 1e-6 of
-    themselves. From outside the training code, because its bytes are part of every run key."""
+    plain run but for a float-level nudge of its start, the kind of change a thread count or another CPU's float
+    arithmetic makes: 1 against 2 threads, the forward pass is bitwise the same and the weight gradients differ
+    by about 1e-6 of themselves. From outside the training code, because its bytes are part of every run key."""
     import torch
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 

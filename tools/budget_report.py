@@ -211,8 +211,7 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
         md += ["## The findings between learned models, on the mean of each model's seeds", "",
                "The report decides them on the default run (seed 0). Here the same rule reads the mean of the seeds "
                "at the default width and budget, every margin the pair's spread (seeds and perturbed starts) divided "
-               "by sqrt(seeds) (the "
-               "mean of n seeds varies sqrt(n) times less than one seed).", "",
+               "by sqrt(seeds) (the mean of n seeds varies sqrt(n) times less than one seed).", "",
                "| finding | verdict | evidence |", "|---|---|---|"]
         md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found] + [""]
     md += [f"## When does each model catch the classical method of its table, and the reference frame + {GAIN:g} dB?",
@@ -236,10 +235,9 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
            "another CPU makes; `--perturbations`).", "",
            "| model | level | 1 thread | 2 threads | difference | perturbed starts: runs, range (min-max) |",
            "|---|---|---|---|---|---|"]
-    default = (df.width == params["train"]["width"]) & (df.steps == params["train"]["steps"]) & (df.seed == 0)
-    base = df[default]
-    near = nudged[(nudged.width == params["train"]["width"]) & (nudged.steps == params["train"]["steps"])
-                  & (nudged.seed == 0) & (nudged.threads == 1)]
+    base = df[(df.width == params["train"]["width"]) & (df.steps == params["train"]["steps"]) & (df.seed == 0)]
+    near = at_default(nudged, params)
+    near = near[near.seed == 0]
     worst, inside, ranged = {}, {}, {}
     for (m, lv), rows in base.groupby(["model", "level"]):
         one, two = rows[rows.threads == 1].psnr, rows[rows.threads == 2].psnr
