@@ -124,7 +124,7 @@ def run(job: dict) -> list[dict]:
         noisy = load_shard(path)
         out = run_model(model, noisy["test"], d, d.stored_level(noisy))[0]
         avg = result_rows(score_sequences(out, test["frames"][:, tau]), test["subset"], [0], "", False, path.stem)[-1]
-        rows.append({k: job.get(k, 0) for k in ("model", "width", "seed", "steps", "threads", "perturb", "key")}
+        rows.append({k: job[k] for k in ("model", "width", "seed", "steps", "threads", "perturb", "key")}
                     | {"cpu_seconds": round(cpu, 1), "level": path.stem, "psnr": avg["psnr"]})
     return rows
 
