@@ -70,25 +70,19 @@ def perturbed_start(job: dict, checkpoint: Path) -> None:
     arithmetic makes: 1 against 2 threads, the forward pass is bitwise the same and the weight gradients differ
     by about 1e-6 of themselves. From outside the training code, because its bytes are part of every run key."""
     import torch
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-    from core.training_data import seed_everything
-    from engine.train import ema_decay, save_checkpoint
-    from models.checkpoint import build_model, model_spec
+    from engine.train import fresh_start, save_checkpoint
+    from models.checkpoint import model_spec
 
     params = job_params(job)
-    cfg = params["train"]
-    seed_everything(cfg["seed"])  # the start train() builds
-    model = build_model(model_spec(params, job["model"]))
+    model, optimiser, ema = fresh_start(model_spec(params, job["model"]), params["train"], job["lr"])
     noise = torch.Generator().manual_seed(job["perturb"])
-    with torch.no_grad():
+    with torch.no_grad():  # the average copies the weights at its first update, so it starts from these too
         for p in model.parameters():
             p.mul_(1 + PERTURBATION * torch.randn(p.shape, generator=noise))
-    decay = ema_decay(cfg.get("ema", 0), cfg["steps"])
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay)) if decay else None
     save_checkpoint(checkpoint, {"hash": job_key(job | {"perturb": 0}), "step": 0, "model": model.state_dict(),
-                                 "optimiser": torch.optim.Adam(model.parameters(), lr=job["lr"]).state_dict(),
-                                 "history": [], "ema": None if ema is None else ema.state_dict()})
+                                 "optimiser": optimiser.state_dict(), "history": [],
+                                 "ema": None if ema is None else ema.state_dict()})
 
 
 def run(job: dict) -> list[dict]:
