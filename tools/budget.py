@@ -123,6 +123,15 @@ def run(job: dict) -> list[dict]:
     return rows
 
 
+def chosen_rates(names: list[str]) -> dict[str, float]:
+    """The peak rate the default run chose for each model (its tune.json): a study trains every model at it."""
+    tuned = [Path(f"data/models/{m}/tune.json") for m in names]
+    if missing := [str(t) for t in tuned if not t.is_file()]:
+        raise SystemExit(f"tools: {missing[0]} is missing; run `dvc repro` first (the study trains at the rates "
+                         "the default run chose)")
+    return {m: json.loads(t.read_text())["lr"] for m, t in zip(names, tuned)}
+
+
 def spread_models(params: dict, curves: list[str]) -> list[str]:
     """Every other learned model of Tables 2-4: each finding's margin is the measured spread of its own models."""
     return [m for m, e in params["models"].items() if {2, 3, 4} & set(e.get("tables", [])) and m not in curves]
@@ -166,11 +175,7 @@ def main() -> None:
         report(pd.read_csv(OUT / "budget.csv"), params, args)
         return
     names = args.models + args.spread_models
-    tuned = [Path(f"data/models/{m}/tune.json") for m in names]
-    if missing := [str(t) for t in tuned if not t.is_file()]:
-        raise SystemExit(f"tools.budget: {missing[0]} is missing; run `dvc repro` first (the study trains at the "
-                         "rates the default run chose)")
-    lrs = {m: json.loads(t.read_text())["lr"] for m, t in zip(names, tuned)}
+    lrs = chosen_rates(names)
     base_w, base_n = params["train"]["width"], params["train"]["steps"]
     job = lambda m, w, s, n, t, p=0: {"params": params, "model": m, "width": w, "seed": s,  # noqa: E731
                                       "steps": n, "threads": t, "lr": lrs[m], "perturb": p}
@@ -191,24 +196,30 @@ def main() -> None:
     kept, todo = still_valid(pd.read_csv(OUT / "budget.csv") if (OUT / "budget.csv").is_file() else None, jobs)
     print(f"{len(jobs)} runs: {len(jobs) - len(todo)} kept from {OUT / 'budget.csv'}, {len(todo)} to train",
           flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    rows, done = with_perturb(kept).to_dict("records"), 0
+    df = train_jobs(todo, with_perturb(kept).to_dict("records"), args.jobs, OUT / "budget.csv")
+    report(df, params, args)
+
+
+def train_jobs(todo: list[dict], rows: list[dict], cores: int, csv: Path) -> pd.DataFrame:
+    """Train the jobs of `todo`, each row added to `rows` and the whole written to `csv` after every run (an
+    interrupted study resumes from there); the rows in the end."""
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    done = 0
     for threads in sorted({j["threads"] for j in todo}):
         batch = sorted((j for j in todo if j["threads"] == threads), key=lambda j: -j["steps"] * j["width"])
-        # `jobs` cores in all: two-thread runs go half as many at a time (more threads than cores run
-        # several times slower); longest first, so that the pool ends together
-        with ProcessPoolExecutor(max(1, args.jobs // threads), mp_context=multiprocessing.get_context("spawn")) as pool:
+        # `cores` in all: two-thread runs go half as many at a time (more threads than cores run several
+        # times slower); longest first, so that the pool ends together
+        with ProcessPoolExecutor(max(1, cores // threads), mp_context=multiprocessing.get_context("spawn")) as pool:
             for result in pool.map(run, batch):
                 rows, done = rows + result, done + 1
                 print(f"[{done}/{len(todo)}] " + "; ".join(
                     f"{r['model']} w{r['width']} s{r['seed']} {r['steps']} steps t{r['threads']} "
                     + (f"p{r['perturb']} " if r["perturb"] else "") + f"{r['level']} "
                     f"{r['psnr']:.2f} dB ({r['cpu_seconds']} s)" for r in result), flush=True)
-                # written after every run: an interrupted study resumes from here
-                pd.DataFrame(rows).to_csv(OUT / "budget.csv", index=False, float_format="%.6g")
+                pd.DataFrame(rows).to_csv(csv, index=False, float_format="%.6g")
     df = pd.DataFrame(rows)
-    df.to_csv(OUT / "budget.csv", index=False, float_format="%.6g")
-    report(df, params, args)
+    df.to_csv(csv, index=False, float_format="%.6g")
+    return df
 
 
 if __name__ == "__main__":
