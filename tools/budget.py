@@ -63,6 +63,18 @@ def job_key(job: dict) -> str:
     return f"{key}+p{job['perturb']}" if job.get("perturb") else key
 
 
+def with_keys(jobs: list[dict], tool: str) -> list[dict]:
+    """Each job given its run key (job_key); params that cannot build a model end `tool` in one line."""
+    from core.config import InputError
+
+    try:
+        for j in jobs:
+            j["key"] = job_key(j)
+    except InputError as e:
+        raise SystemExit(f"{tool}: {e}")
+    return jobs
+
+
 def perturbed_start(job: dict, checkpoint: Path) -> None:
     """A step-0 checkpoint of the job's run whose start weights are the run's own times (1 + PERTURBATION x
     N(0, 1)), drawn with seed job["perturb"]: train() resumes from it (its run key matches), so the run is the
@@ -163,7 +175,7 @@ def main() -> None:
                                                           "runs half as many")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from reports/budget/budget.csv")
     args = ap.parse_args()
-    from core.config import InputError, load_params
+    from core.config import load_params
 
     params = load_params()
     unknown = [m for m in args.models + (args.spread_models or []) if m not in params["models"]]
@@ -188,11 +200,7 @@ def main() -> None:
     for j in jobs:
         unique.setdefault(tuple(j[k] for k in ("model", "width", "seed", "steps", "threads", "perturb")), j)
     jobs = list(unique.values())
-    try:
-        for j in jobs:
-            j["key"] = job_key(j)
-    except InputError as e:
-        raise SystemExit(f"tools.budget: {e}")
+    with_keys(jobs, "tools.budget")
     kept, todo = still_valid(pd.read_csv(OUT / "budget.csv") if (OUT / "budget.csv").is_file() else None, jobs)
     print(f"{len(jobs)} runs: {len(jobs) - len(todo)} kept from {OUT / 'budget.csv'}, {len(todo)} to train",
           flush=True)

@@ -2,7 +2,8 @@
 default budget and at longer ones: the test average trained with 1 and with 2 threads (seed 0), and the range of
 the one-thread run and its runs from starts nudged by 1e-6 of themselves (tools/budget.py, perturbed_start).
 
-    python -m tools.settling --models kpn5_video d3d_blind fixed_3x3x3 --steps 450 900 1800   # after dvc repro
+    # after `dvc repro`; the committed reports/settling.md:
+    python -m tools.settling --models kpn5_video kpn7_video --steps 450 1800 --perturbations 2
 
 Every run is the default recipe at the default width and the rate the default run chose; the schedule is a share
 of the steps (warm-up, decay, moving average), so a longer run is the same recipe stretched. A run whose run key is
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tools.budget import chosen_rates, job_key, still_valid, train_jobs
+from tools.budget import chosen_rates, still_valid, train_jobs, with_keys
 from tools.budget_report import OUT, STEADY_DB, with_perturb
 
 CSV = OUT / "settling.csv"
@@ -76,19 +77,15 @@ def main() -> None:
     ap.add_argument("--perturbations", type=int, default=3, help="nudged starts per model and budget")
     ap.add_argument("--jobs", type=int, default=2, help="cores to use")
     args = ap.parse_args()
-    from core.config import InputError, load_params
+    from core.config import load_params
 
     params = load_params()
     if unknown := [m for m in args.models if m not in params["models"]]:
         raise SystemExit(f"tools.settling: {', '.join(unknown)} not in params.yaml `models`; name models from there")
     if bad := [n for n in args.steps if n < 1]:
         raise SystemExit(f"tools.settling: --steps {bad[0]} is not a budget; give whole numbers of steps >= 1")
-    jobs = settling_jobs(params, chosen_rates(args.models), args.models, args.steps, args.perturbations)
-    try:
-        for j in jobs:
-            j["key"] = job_key(j)
-    except InputError as e:
-        raise SystemExit(f"tools.settling: {e}")
+    jobs = with_keys(settling_jobs(params, chosen_rates(args.models), args.models, args.steps, args.perturbations),
+                     "tools.settling")
     former = [pd.read_csv(p) for p in (OUT / "budget.csv", CSV) if p.is_file()]
     kept, todo = still_valid(pd.concat(former).drop_duplicates(["key", "level"]) if former else None, jobs)
     print(f"{len(jobs)} runs: {len(jobs) - len(todo)} read from former runs, {len(todo)} to train", flush=True)
