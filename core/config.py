@@ -5,7 +5,6 @@ import functools
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -60,15 +59,16 @@ def stage_main(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None], suffix: str = "") -> None:
-    """Call write(tmp_path), then rename over `path`, so that an interrupted run never leaves half a file."""
+    """Call write(tmp_path), then rename over `path`, so that an interrupted run never leaves half a file.
+
+    The temporary name is fixed, `.<name>.tmp<suffix>` (`suffix` for writers that need one, as np.savez), because
+    torch.save names its archive after the file: a random name would give a model file random bytes. Stages
+    never write one path twice at once (DVC's lock)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix)
-    os.close(fd)
+    tmp = path.with_name(f".{path.name}.tmp{suffix}")
     try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary files
+        write(str(tmp))
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        tmp.unlink(missing_ok=True)

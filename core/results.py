@@ -15,6 +15,7 @@ import pandas as pd
 
 from core.config import InputError, atomic_write
 from core.metrics import srgb_scores
+from core.spec import Rows, Spec
 
 RESULT_COLUMNS = ["table", "method", "blind", "level", "subset", "psnr", "ssim"]
 MOTION_COLUMNS = ["method", "fps", "mse"]
@@ -23,11 +24,12 @@ ON_TEST = "_on_test"  # data/eval/<model>_on_test: a self-supervised model train
 NOISY = Path("data/noisy")
 
 
-def named_entry(params: dict, group: str, argv: list[str], module: str) -> tuple[str, dict]:
-    """The one command-line argument of a foreach stage: a key of `params[group]`, and its entry."""
-    if len(argv) != 1 or argv[0] not in params[group]:
-        raise InputError(f"usage: python -m pipeline.{module} <one of {', '.join(params[group])}>")
-    return argv[0], params[group][argv[0]]
+def named_entry(spec: Spec, group: str, argv: list[str], module: str) -> tuple[str, Rows]:
+    """The one command-line argument of a foreach stage: a key of the spec's `group`, and its entry."""
+    entries = getattr(spec, group)
+    if len(argv) != 1 or argv[0] not in entries:
+        raise InputError(f"usage: python -m pipeline.{module} <one of {', '.join(entries)}>")
+    return argv[0], entries[argv[0]]
 
 
 def noisy_levels(folder: Path = NOISY) -> list[Path]:
@@ -55,12 +57,10 @@ def result_rows(scores: np.ndarray, subsets: np.ndarray, tables: list, method: s
     return [{"table": str(t), "method": method, "blind": int(blind), "level": level, **r} for t in tables for r in rows]
 
 
-def entry_rows(scores: np.ndarray, subsets: np.ndarray, entry: dict, blind: bool, level: str) -> list[dict]:
+def entry_rows(scores: np.ndarray, subsets: np.ndarray, entry: Rows, blind: bool, level: str) -> list[dict]:
     """The rows of one method (a params entry) in every table it appears in: `label`, or the table's own label
     from `table_labels` (Table 4 calls Deformable 3D "full model 3x3x3")."""
-    own = {str(t): label for t, label in (entry.get("table_labels") or {}).items()}
-    return [r for t in entry["tables"]
-            for r in result_rows(scores, subsets, [t], own.get(str(t), entry["label"]), blind, level)]
+    return [r for t in entry.tables for r in result_rows(scores, subsets, [t], entry.label_in(t), blind, level)]
 
 
 def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:

@@ -5,7 +5,6 @@ objectives that never read a clean target (Noise2Void, HQ-SSL) may train so.
 """
 from __future__ import annotations
 
-import copy
 import tempfile
 from pathlib import Path
 
@@ -14,27 +13,26 @@ import numpy as np
 from core.config import InputError
 from core.frames import save_shard
 from core.registry import OBJECTIVES
+from core.spec import Spec
 from engine.train import train
 
 
-def observed_params(params: dict, name: str, sigma: dict[str, float]) -> dict:
-    """params whose entry `name` trains on frames that are already noisy, with noise parameters `sigma`."""
-    entry = params["models"][name]
-    objective = entry.get("objective", "supervised")
-    if OBJECTIVES.get(objective).needs_clean:
-        raise InputError(f"models.{name} trains with {objective}, which needs clean frames; train a model whose "
-                         "objective is noise2void or hqssl on noisy frames alone")
-    p = copy.deepcopy(params)
-    p["models"][name] = {**entry, "degradation": "observed", "degradation_args": dict(sigma)}
-    return p
+def observed_spec(spec: Spec, name: str, sigma: dict[str, float]) -> Spec:
+    """The spec whose entry `name` trains on frames that are already noisy, with noise parameters `sigma`."""
+    entry = spec.models[name]
+    if OBJECTIVES.get(entry.objective).needs_clean:
+        raise InputError(f"models.{name} trains with {entry.objective}, which needs clean frames; train a model "
+                         "whose objective is noise2void or hqssl on noisy frames alone")
+    observed = entry.model_copy(update={"degradation": "observed", "degradation_args": dict(sigma)})
+    return spec.model_copy(update={"models": {**spec.models, name: observed}})
 
 
-def train_on_noisy(name: str, params: dict, frames: np.ndarray, starts: np.ndarray, out_dir: Path, lr: float,
+def train_on_noisy(name: str, spec: Spec, frames: np.ndarray, starts: np.ndarray, out_dir: Path, lr: float,
                    sigma: dict[str, float]) -> Path:
     """Train model `name` on noisy grey linear frames [N, H, W] (sequences of 2*tau+1 frames from `starts`) with
     the `train` budget at peak rate `lr`; returns out_dir/model.pt."""
-    p = observed_params(params, name, sigma)
+    observed = observed_spec(spec, name, sigma)
     with tempfile.TemporaryDirectory() as tmp:
         save_shard(Path(tmp) / "frames.npz", frames=frames.astype(np.float32), starts=starts.astype(np.int64))
-        train(name, p, Path(out_dir), Path(tmp) / "checkpoint.pt", lr, data_folder=Path(tmp))
+        train(name, observed, Path(out_dir), Path(tmp) / "checkpoint.pt", lr, data_folder=Path(tmp))
     return Path(out_dir) / "model.pt"

@@ -24,6 +24,7 @@ import numpy as np
 from core.config import InputError
 from core.frames import load_shard
 from core.results import score_sequences, write_json
+from core.spec import ModelEntry, Spec, Train
 from engine.infer import run_model
 from engine.train import Diverged, train
 from models.checkpoint import load_model
@@ -36,7 +37,7 @@ def validation_sets(degradation, clean: np.ndarray, seed: int) -> dict[str, np.n
             for lv in degradation.levels}
 
 
-def validation_psnr(model_file: Path, entry: dict, seed: int) -> float:
+def validation_psnr(model_file: Path, entry: ModelEntry, seed: int) -> float:
     from degradations import degradation_for  # (registers them)
 
     d = degradation_for(entry)
@@ -52,24 +53,24 @@ def rate_folder(out_dir: Path, lr: float) -> Path:
 
 def _train_one(job) -> float:
     """Train at one rate and score it; -inf when the run diverges."""
-    name, params, out_dir, checkpoints, lr = job
+    name, spec, out_dir, checkpoints, lr = job
     import degradations  # noqa: F401, F811
     import objectives  # noqa: F401  (a spawned worker registers them anew)
 
     folder = rate_folder(out_dir, lr)
     try:
-        train(name, params, folder, checkpoints / f"{name}@{lr:g}.pt", lr)
+        train(name, spec, folder, checkpoints / f"{name}@{lr:g}.pt", lr)
     except Diverged:
         return float("-inf")
     if int(os.environ.get("RANK", "0")) != 0:
         return 0.0  # under torchrun, rank 0 writes and scores the model
-    return validation_psnr(folder / "model.pt", params["models"][name], params["train"]["seed"])
+    return validation_psnr(folder / "model.pt", spec.models[name], spec.train.seed)
 
 
-def workers(params: dict) -> int:
+def workers(train: Train) -> int:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return 1  # under torchrun the processes already share every step
-    return max(1, min(len(params["train"]["lr_grid"]), params["train"]["rate_workers"]))
+    return max(1, min(len(train.lr_grid), train.rate_workers))
 
 
 def chosen_rate(psnr: dict[float, float], tie_db: float) -> float:
@@ -83,14 +84,14 @@ def chosen_rate(psnr: dict[float, float], tie_db: float) -> float:
     return min(lr for lr, p in psnr.items() if p >= best - tie_db)
 
 
-def train_and_select(name: str, params: dict, out_dir: Path, checkpoints: Path) -> dict:
+def train_and_select(name: str, spec: Spec, out_dir: Path, checkpoints: Path) -> dict:
     """Train `name` at every rate of the grid, keep the best on validation as out_dir/model.pt (with its
     dvclive folder as out_dir/live) and write out_dir/tune.json; returns what tune.json holds."""
-    grid = [float(g) for g in params["train"]["lr_grid"]]
-    n = workers(params)
+    grid = [float(g) for g in spec.train.lr_grid]
+    n = workers(spec.train)
     if n > 1:
-        params = {**params, "train": {**params["train"], "threads": 1}}
-    jobs = [(name, params, out_dir, checkpoints, lr) for lr in grid]
+        spec = spec.model_copy(update={"train": spec.train.model_copy(update={"threads": 1})})
+    jobs = [(name, spec, out_dir, checkpoints, lr) for lr in grid]
     if n > 1:
         with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
             scores = list(pool.map(_train_one, jobs))
@@ -101,7 +102,7 @@ def train_and_select(name: str, params: dict, out_dir: Path, checkpoints: Path) 
     psnr = dict(zip(grid, scores))
     if max(scores) == float("-inf"):
         raise InputError(f"every rate of train.lr_grid made {name} diverge; add smaller rates to the grid")
-    best = chosen_rate(psnr, float(params["train"].get("lr_tie_db", 0.0)))
+    best = chosen_rate(psnr, spec.train.lr_tie_db)
     shutil.copy(rate_folder(out_dir, best) / "model.pt", out_dir / "model.pt")
     shutil.rmtree(out_dir / "live", ignore_errors=True)
     shutil.copytree(rate_folder(out_dir, best) / "live", out_dir / "live")

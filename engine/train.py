@@ -24,8 +24,9 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from core.config import InputError
+from core.config import InputError, atomic_write
 from core.imports import ROOT, import_closure
+from core.spec import ModelEntry, Spec, Train
 from core.training_data import TrainingSequences, seed_everything
 from degradations import degradation_for
 from models.checkpoint import build_model, load_state, model_spec, save_model
@@ -36,16 +37,18 @@ from objectives import objective_for
 class Diverged(InputError):
     """The loss became non-finite or ended far above where it started: a failed run, never a model."""
 
+PERTURBATION = 1e-6  # relative size of a nudged start (float32 rounds at 6e-8 of a value)
 DIVERGED = 10.0  # a final loss this many times the untrained model's is a failed run, not a result
 MIN_STEPS_TO_JUDGE = 10  # below this, one noisy batch at the end is not a trend
 
 
-def run_key(spec: dict, entry: dict, params: dict, lr: float, data_folder: Path) -> str:
+def run_key(model: dict, entry: ModelEntry, spec: Spec, lr: float, data_folder: Path, perturb: int = 0) -> str:
     """What a checkpoint must match to be resumed: the model, its objective and degradation, every training
-    setting and the peak rate, the sequence length, the bytes of the training data and the code that trains."""
-    h = hashlib.sha256(json.dumps([spec, entry.get("objective", "supervised"), entry.get("objective_args"),
-                                   entry.get("degradation", "raw_noise"), entry.get("degradation_args"),
-                                   params["train"], lr, params["data"]["tau"]], sort_keys=True).encode())
+    setting, the peak rate and the nudge of its start, the sequence length, the bytes of the training data and
+    the code that trains."""
+    h = hashlib.sha256(json.dumps([model, entry.objective, entry.objective_args, entry.degradation,
+                                   entry.degradation_args, spec.train.model_dump(), lr, spec.data.tau, perturb],
+                                  sort_keys=True).encode())
     for path in sorted(data_folder.glob("*.npz")):
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -118,10 +121,7 @@ class Distributed:
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def on_device(batch: dict, mine: slice, device) -> dict:
@@ -133,34 +133,40 @@ def on_device(batch: dict, mine: slice, device) -> dict:
     return {k: move(v) for k, v in batch.items()}
 
 
-def fresh_start(spec: dict, cfg: dict, lr: float, device="cpu"):
-    """A run's start: the seeded weights, Adam at the peak rate, and the moving average of the weights that is the
-    model saved, over about train.ema of the run (None if 0: the last step's weights). Seeds 0 and 1 of Deformable
-    3D at 300 steps: 33.35 / 33.59 dB low, 30.90 / 31.25 high without it; 33.89 / 33.78 and 31.05 / 30.92 with a
-    decay of 0.98 (a sixth of the run)."""
-    seed_everything(cfg["seed"])
+def fresh_start(spec: dict, cfg: Train, lr: float, device="cpu", perturb: int = 0):
+    """A run's start: the seeded weights (with perturb k > 0, each times 1 + PERTURBATION x N(0, 1) drawn with seed
+    k: the kind of change a thread count or another CPU's float arithmetic makes), Adam at the peak rate, and the
+    moving average of the weights that is the model saved, over about train.ema of the run (None if 0: the last
+    step's weights; docs/recipe.md)."""
+    seed_everything(cfg.seed)
     model = build_model(spec).to(device)
-    decay = ema_decay(cfg.get("ema", 0), cfg["steps"])
+    if perturb:
+        noise = torch.Generator().manual_seed(perturb)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(1 + PERTURBATION * torch.randn(p.shape, generator=noise).to(device))
+    decay = ema_decay(cfg.ema, cfg.steps)
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay)) if decay else None
     return model, torch.optim.Adam(model.parameters(), lr=lr), ema
 
 
-def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, stop_after: int | None = None,
-          data_folder: Path | None = None) -> dict:
+def train(name: str, spec: Spec, out_dir: Path, checkpoint: Path, lr: float, stop_after: int | None = None,
+          data_folder: Path | None = None, perturb: int = 0) -> dict:
     """Train model `name` at peak rate `lr`; returns the final summary. stop_after=k stops after k steps (to test
     resuming)."""
-    cfg, spec, entry = params["train"], model_spec(params, name), params["models"][name]
-    torch.set_num_threads(thread_count(cfg.get("threads", 0)))
+    cfg, entry = spec.train, spec.models[name]
+    arch = model_spec(name, entry, cfg)
+    torch.set_num_threads(thread_count(cfg.threads))
     dist_ = Distributed()
-    model, optimiser, ema = fresh_start(spec, cfg, lr, dist_.device)
+    model, optimiser, ema = fresh_start(arch, cfg, lr, dist_.device, perturb)
     degradation = degradation_for(entry)
     objective = objective_for(entry, cfg, degradation)
     data_folder = data_folder or degradation.train_folder
     # The clean frames of a training pair: the model's own (a window of the scenes), or the degradation's window.
-    length = degradation.window or 2 * params["data"]["tau"] + 1
+    length = degradation.window or spec.data.length
     frames = degradation.window or model.frames
-    data = TrainingSequences(data_folder, length, cfg["crop"])
-    key, start, history = run_key(spec, entry, params, lr, data_folder), 0, []
+    data = TrainingSequences(data_folder, length, cfg.crop)
+    key, start, history = run_key(arch, entry, spec, lr, data_folder, perturb), 0, []
     if checkpoint.is_file():
         state = load_state(checkpoint, dist_.device)
         if state["hash"] == key:
@@ -169,9 +175,10 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
             if ema is not None:
                 ema.load_state_dict(state["ema"])
             start, history = state["step"], state["history"]
-    net = dist_.wrap(objective.wrap(model))
-    mine = dist_.my_slice(cfg["batch"])
-    steps, main_rank = cfg["steps"], dist_.rank == 0
+    objective.check(model)
+    net = dist_.wrap(model)
+    mine = dist_.my_slice(cfg.batch)
+    steps, main_rank = cfg.steps, dist_.rank == 0
     live = None
     if main_rank:
         from dvclive import Live
@@ -186,9 +193,9 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
     for step in bar:
         if stop_after is not None and step >= stop_after:
             break
-        batch = data.batch(cfg["seed"], step, cfg["batch"], cfg["crop"], frames, degradation)
+        batch = data.batch(cfg.seed, step, cfg.batch, cfg.crop, frames, degradation)
         for group in optimiser.param_groups:
-            group["lr"] = learning_rate(step, steps, lr, cfg["warmup"], cfg["schedule"])
+            group["lr"] = learning_rate(step, steps, lr, cfg.warmup, cfg.schedule)
         loss = objective.loss(net, on_device(batch, mine, dist_.device), step, steps)
         value = loss.item()  # one host sync a step
         if not math.isfinite(value):
@@ -207,7 +214,7 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
             live.log_metric("train/loss", value)
             bar.set_postfix(loss=f"{value:.4f}")
             done = step + 1
-            if done % cfg["checkpoint_every"] == 0 or done == steps:
+            if done % cfg.checkpoint_every == 0 or done == steps:
                 save_checkpoint(checkpoint, {"hash": key, "step": done, "model": model.state_dict(),
                                              "optimiser": optimiser.state_dict(), "history": history,
                                              "ema": None if ema is None else ema.state_dict()})
@@ -217,7 +224,7 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
             with torch.no_grad():
                 for p, q in zip(model.parameters(), ema.module.parameters()):
                     p.copy_(q)
-        settle_batch_norm(objective.wrap(model), objective, data, cfg, frames, degradation, steps, dist_.device)
+        settle_batch_norm(model, objective, data, cfg, frames, degradation, steps, dist_.device)
     summary = {}
     if main_rank and finished:
         first = history[0][1]  # the untrained model's loss
@@ -230,14 +237,14 @@ def train(name: str, params: dict, out_dir: Path, checkpoint: Path, lr: float, s
                              f"; no model is written; lower train.lr and rerun")
         live.summary = summary
         live.end()
-        save_model(out_dir / "model.pt", spec, model)
+        save_model(out_dir / "model.pt", arch, model)
         checkpoint.unlink(missing_ok=True)  # a finished run is the model file; a rerun starts afresh
     dist_.close()
     return summary
 
 
 @torch.no_grad()
-def settle_batch_norm(net, objective, data, cfg: dict, frames: int, degradation, steps: int, device) -> int:
+def settle_batch_norm(net, objective, data, cfg: Train, frames: int, degradation, steps: int, device) -> int:
     """Batch norm's statistics measured anew at the final weights, over train.bn_batches fresh training batches
     (an equal-weight mean: momentum None), before the model is saved; returns the batches used (0: no batch
     norm). Why: the running means of training mix statistics of the last tens of steps' weights, which at our
@@ -246,7 +253,7 @@ def settle_batch_norm(net, objective, data, cfg: dict, frames: int, degradation,
     the input 28.89 / 24.56); with statistics measured anew 32.60 / 28.81. The idea of fvcore's PreciseBN
     (torch.optim.swa_utils.update_bn does it too, but gives the model one input, not frames and a noise map)."""
     norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    n = cfg.get("bn_batches", 0) if norms else 0
+    n = cfg.bn_batches if norms else 0
     if not n:
         return 0
     momenta = [m.momentum for m in norms]
@@ -255,7 +262,7 @@ def settle_batch_norm(net, objective, data, cfg: dict, frames: int, degradation,
         m.momentum = None
     net.train()
     for k in range(n):  # batches the run never trained on: steps after its last
-        batch = data.batch(cfg["seed"], steps + k, cfg["batch"], cfg["crop"], frames, degradation)
+        batch = data.batch(cfg.seed, steps + k, cfg.batch, cfg.crop, frames, degradation)
         objective.loss(net, on_device(batch, slice(None), device), steps, steps)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum

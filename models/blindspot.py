@@ -83,6 +83,7 @@ class UpwardUNet(nn.Module):
 @MODELS.register("blindspot")
 class BlindSpot(Denoiser):
     """model(frames [B, 1, H, W], noise_map) -> posterior mean [B, 1, H, W]; aux: the prior's mean and variance."""
+    train_settings = ("width",)
     uses_input_pixel = False  # the prior; the posterior mean uses the pixel by design, after the network
 
     def __init__(self, frames: int = 1, width: int = 64):

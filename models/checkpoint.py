@@ -5,53 +5,32 @@ params give the same bytes. Training time and losses live beside it (dvclive's m
 """
 from __future__ import annotations
 
-import inspect
-import os
 from pathlib import Path
 
 import torch
 
-from core.config import InputError
+from core.config import InputError, atomic_write
 from core.registry import MODELS
+from core.spec import ModelEntry, Train
 
-# Settings of the `train` section that every model taking an argument of that name receives (params may override
-# them per model under `args`): the width of the offset U-Net and of the weight network, the offsets' reach, the
-# U-Net's last full-resolution block.
+# Settings of the `train` section a model receives when its class names them in `train_settings` (params may
+# override them per model under `args`): the width of the U-Net and of the weight network, the offsets' reach,
+# the U-Net's last full-resolution block. This order is the order of a model file's arguments.
 SHARED_ARGS = ("width", "weight_width", "max_offset", "unet_top")
 
 
-def accepted_args(cls: type) -> set[str]:
-    """Constructor arguments of a model class, following **kwargs up to the parents that take them."""
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        if "__init__" not in vars(klass):
-            continue
-        params = inspect.signature(klass.__init__).parameters.values()
-        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
-        if not any(p.kind == p.VAR_KEYWORD for p in params):
-            break
-    return names
-
-
-def model_spec(params: dict, name: str) -> dict:
-    """{"arch", "args"} of the entry `models.<name>`; an unknown arch or argument is an error naming it."""
-    if name not in params["models"]:
-        raise InputError(f"model {name!r} is not in params.yaml `models`; known: {', '.join(params['models'])}")
-    entry = params["models"][name]
-    if entry.get("arch") not in MODELS:
-        raise InputError(f"models.{name}.arch is {entry.get('arch')!r}, not a registered model; registered: "
+def model_spec(name: str, entry: ModelEntry, train: Train) -> dict:
+    """{"arch", "args"} of the entry `models.<name>`: its args over the train settings its class takes."""
+    if entry.arch not in MODELS:
+        raise InputError(f"models.{name}.arch is {entry.arch!r}, not a registered model; registered: "
                          f"{', '.join(sorted(MODELS))}; fix `arch` in params.yaml")
-    accepted = accepted_args(MODELS.get(entry["arch"]))
-    args = entry.get("args") or {}
-    unknown = sorted(set(args) - accepted)
-    if unknown:
-        raise InputError(f"models.{name}.args has {', '.join(unknown)}, which {entry['arch']} does not take; "
-                         f"it takes {', '.join(sorted(accepted))}")
-    shared = {k: params["train"][k] for k in SHARED_ARGS if k in accepted and k in params["train"]}
-    return {"arch": entry["arch"], "args": {**shared, **args}}
+    takes = MODELS.get(entry.arch).train_settings
+    shared = {k: getattr(train, k) for k in SHARED_ARGS if k in takes}
+    return {"arch": entry.arch, "args": {**shared, **entry.args}}
 
 
 def build_model(spec: dict) -> torch.nn.Module:
+    """The model of a spec; an argument its constructor does not take is a one-line error naming it."""
     try:
         return MODELS.build(spec["arch"], **spec["args"])
     except (TypeError, ValueError) as e:
@@ -60,12 +39,8 @@ def build_model(spec: dict) -> torch.nn.Module:
 
 
 def save_model(path: str | Path, spec: dict, model: torch.nn.Module) -> None:
-    """Written to a temporary file, then renamed: an interrupted run never leaves half a model."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"spec": spec, "model": model.state_dict()}, tmp)
-    os.replace(tmp, path)
+    """Written whole or not at all (core.config.atomic_write): an interrupted run never leaves half a model."""
+    atomic_write(path, lambda tmp: torch.save({"spec": spec, "model": model.state_dict()}, tmp))
 
 
 def load_state(path: str | Path, device="cpu") -> dict:

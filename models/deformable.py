@@ -22,6 +22,7 @@ KERNEL_PIXELS = ((0.3, 0.3), (0.5, 0.5), (0.7, 0.6))  # where Figure 10 looks, a
 
 
 class DeformableKernel(Denoiser):
+    train_settings = ("width", "weight_width", "max_offset", "unet_top")
     diagnostic_keys = ("positions", "weights")
 
     def __init__(self, frames: int = 1, blind: bool = False, kernel=(1, 5, 5), per_frame: bool = False,

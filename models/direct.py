@@ -17,6 +17,8 @@ from models.unet import OffsetUNet
 
 @MODELS.register("direct")
 class Direct(Denoiser):
+    train_settings = ("width", "unet_top")
+
     def __init__(self, frames: int = 5, blind: bool = False, width: int = 64, unet_top: str = "table1",
                  domain: str = "srgb"):
         super().__init__(frames, blind)

@@ -11,6 +11,8 @@ from core.registry import MODELS
 
 @MODELS.register("dncnn")
 class DnCNN(Denoiser):
+    train_settings = ("width",)
+
     def __init__(self, frames: int = 1, blind: bool = False, depth: int = 17, width: int = 64,
                  domain: str = "srgb"):
         super().__init__(frames, blind)

@@ -11,6 +11,8 @@ from models.unet import OffsetUNet
 
 @MODELS.register("kpn")
 class KPN(Denoiser):
+    train_settings = ("width", "unet_top")
+
     def __init__(self, frames: int = 1, blind: bool = False, kernel_size: int = 5, width: int = 64,
                  unet_top: str = "table1"):
         super().__init__(frames, blind)

@@ -128,6 +128,8 @@ class NonLocalModule(nn.Module):
 
 @MODELS.register("nlrn")
 class NLRN(Denoiser):
+    train_settings = ("width",)
+
     def __init__(self, frames: int = 1, blind: bool = False, width: int = 128, embedding: int | None = None,
                  states: int = 12, neighbourhood: int = 45, propagate: bool = True, tile: int = 0,
                  domain: str = "linear"):

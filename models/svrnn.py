@@ -51,6 +51,8 @@ class WeightCNN(nn.Module):
 
 @MODELS.register("svrnn")
 class SVRNN(Denoiser):
+    train_settings = ("width",)
+
     def __init__(self, frames: int = 1, blind: bool = True, width: int = 16, blocks: int = 2):
         super().__init__(frames, blind)
         c = 2 * width  # the RNN channels (the paper: 32)

@@ -34,6 +34,8 @@ BASES = ("noisy", "neighbours")
 
 @MODELS.register("unet")
 class UNetDenoiser(Denoiser):
+    train_settings = ("width", "unet_top")
+
     def __init__(self, frames: int = 1, blind: bool = False, width: int = 64, base: str = "noisy",
                  unet_top: str = "table1"):
         super().__init__(frames, blind)

@@ -1,8 +1,8 @@
 """The objective interface the training stage calls, the same for every regime.
 
-    objective = objective_for(entry, params["train"], degradation)   # objectives/__init__.py
-    net = objective.wrap(model)                 # a regime that changes the network (a blind spot) wraps it
-    loss = objective.loss(net, batch, step, steps)
+    objective = objective_for(entry, spec.train, degradation)   # objectives/__init__.py
+    objective.check(model)                      # a regime that needs a kind of network (a blind spot) checks it
+    loss = objective.loss(model, batch, step, steps)
 
 batch: what core.training_data builds: "clean" [B, T, H, W], "input" (degraded), "condition" (noise map or
 None), "params" (the degradation's draws), "generator" (the step's random stream, for further draws).
@@ -10,6 +10,8 @@ None), "params" (the degradation's draws), "generator" (the step's random stream
 from __future__ import annotations
 
 import torch
+
+from core.spec import Train
 
 
 class Objective:
@@ -19,15 +21,15 @@ class Objective:
     single_image = False       # trains on one noisy frame (no temporal neighbours to use)
     arch: str | None = None    # the one model arch it trains (HQ-SSL: the blind-spot network)
 
-    def __init__(self, train: dict, degradation=None):
-        self.kind, self.curve = train["loss"], train["gamma"]
+    def __init__(self, train: Train, degradation=None):
+        self.kind, self.curve = train.loss, train.gamma
         if self.needs_degradation and (degradation is None or not degradation.draws):
             raise ValueError(f"{self.registered_name} draws independent degraded copies itself: it needs a "
                              "degradation that draws them (not frames that are already noisy)")
         self.degradation = degradation
 
-    def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
-        return model
+    def check(self, model: torch.nn.Module) -> None:
+        """Raise ValueError when the objective cannot train this network."""
 
     def loss(self, net, batch: dict, step: int, steps: int) -> torch.Tensor:
         raise NotImplementedError

@@ -93,11 +93,10 @@ class Noise2Void(Objective):
             raise ValueError(f"noise2void takes 0 < fraction < 1 and an integer radius >= 1; got {fraction}, {radius}")
         self.fraction, self.radius = float(fraction), int(radius)
 
-    def wrap(self, model):
+    def check(self, model):
         if getattr(model, "uses_input_pixel", True):
             raise ValueError("noise2void trains a network that never sees its own input pixel: use arch unet with "
                              "base: neighbours and blind: true")
-        return model
 
     def loss(self, net, batch, step, steps):
         noisy = batch["input"]

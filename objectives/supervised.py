@@ -24,8 +24,8 @@ class Annealed(Objective):
 
     def __init__(self, train, degradation=None):
         super().__init__(train, degradation)
-        self.annealing = {k: v for k, v in train["annealing"].items() if k != "normalised"}
-        self.normalised = bool(train["annealing"].get("normalised", False))
+        self.annealing = train.annealing.model_dump(exclude={"normalised"})
+        self.normalised = train.annealing.normalised
 
     def loss(self, net, batch, step, steps):
         out, aux = net(batch["input"], batch["condition"], return_aux=True)

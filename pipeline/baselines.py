@@ -16,9 +16,10 @@ import numpy as np
 from tqdm import tqdm
 
 from baselines import BASELINES, run_baseline
-from core.config import InputError, load_params, stage_main
+from core.config import InputError, stage_main
 from core.frames import load_shard, save_shard
 from core.registry import DEGRADATIONS
+from core.spec import load_spec
 from core.results import (EVAL, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels, score_sequences,
                           write_csv, write_json)
 import degradations  # noqa: F401  (registers the degradations)
@@ -72,22 +73,22 @@ def sequence_labels(shard: dict) -> list[str]:
 
 @stage_main
 def main(argv: list[str] | None = None) -> None:
-    params = load_params()
-    name, entry = named_entry(params, "baselines", sys.argv[1:] if argv is None else argv, "baselines")
-    method = entry.get("method", name)
+    spec = load_spec()
+    name, entry = named_entry(spec, "baselines", sys.argv[1:] if argv is None else argv, "baselines")
+    method = entry.method or name
     if method not in BASELINES:
         raise InputError(f"baselines.{name} names no registered method; registered: {', '.join(sorted(BASELINES))}")
-    degradation = DEGRADATIONS.build(entry.get("degradation", "raw_noise"))
+    degradation = DEGRADATIONS.build(entry.degradation)
     began = time.perf_counter()
     test, val = load_shard(degradation.clean_test), load_shard(degradation.val_set)
     tau, val_tau = test["frames"].shape[1] // 2, val["frames"].shape[1] // 2
-    rows, outputs, info = [], {}, {"label": entry["label"], "tuned": {}, "validation_psnr": {}}
+    rows, outputs, info = [], {}, {"label": entry.label, "tuned": {}, "validation_psnr": {}}
     levels = noisy_levels(degradation.test_folder)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for path in levels:
             level, noisy = path.stem, load_shard(path)
             physics = degradation.stored_level(noisy)
-            best, psnrs = tune(method, entry.get("grid", [1.0]), noisy["val"], val["frames"][:, val_tau],
+            best, psnrs = tune(method, entry.grid, noisy["val"], val["frames"][:, val_tau],
                                sequence_levels(physics, noisy, "val"), sequence_labels(val), pool, level)
             out, seconds = denoise_all(method, noisy["test"], sequence_levels(physics, noisy, "test"), best,
                                        sequence_labels(test), pool, f"{name} {level}")

@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 
 from core.clips import list_clips, read_clip
-from core.config import InputError, load_params, stage_main
+from core.config import InputError, stage_main
 from core.frames import center_crop, save_shard, to_grey_linear
 from core.test_sets import make_test_sets
+from core.spec import load_spec
 from degradations.blur import WINDOW, Blur
 
 OUT = Path("data/blur")
@@ -75,10 +76,10 @@ def spread_windows(frames: np.ndarray, count: int, crop: int) -> np.ndarray:
 
 @stage_main
 def main() -> None:
-    params = load_params()
-    cfg, crop, height = params["deblur"], params["scenes"]["test_crop"], params["data"]["height"]
-    train, test = split_clips(list_clips(Path(params["motion"]["source"])), cfg["test_clips"])
-    count = cfg["windows_per_clip"]
+    spec = load_spec()
+    cfg, crop, height = spec.deblur, spec.scenes.test_crop, spec.data.height
+    train, test = split_clips(list_clips(Path(spec.motion.source)), cfg.test_clips)
+    count = cfg.windows_per_clip
     val = []
     for clip in train:
         frames = to_grey_linear(read_clip(clip), height)
@@ -95,10 +96,10 @@ def main() -> None:
     clean_frames = np.concatenate(clean).astype(np.float32)
     save_shard(OUT / "val.npz", frames=np.stack(val).astype(np.float32))
     save_shard(OUT / "clean.npz", frames=clean_frames, subset=np.array(subset))
-    degradation = Blur(cfg["noise"])
+    degradation = Blur(cfg.noise)
     for level in degradation.levels:
         stored = {k: np.float32(v) for k, v in degradation.level(level).items()}
-        sets = make_test_sets(degradation, {"test": clean_frames, "val": np.stack(val)}, level, cfg["seed"])
+        sets = make_test_sets(degradation, {"test": clean_frames, "val": np.stack(val)}, level, cfg.seed)
         n = int(degradation.level(level)["frames"])
         psfs = {f"psf_{split}": np.stack([oracle_psf(w, n) for w in windows]).astype(np.float32)
                 for split, windows in (("test", clean_frames), ("val", val))}

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import load_params, stage_main
+from core.config import stage_main
 from core.frames import load_shard, save_shard
 from core.metrics import srgb_mse
 from core.results import (EVAL, MOTION_COLUMNS, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels,
                           score_sequences, write_csv, write_json)
+from core.spec import load_spec
 from degradations import degradation_for
 from engine.infer import receptive_field, run_model
 from models.checkpoint import load_model
@@ -28,8 +29,7 @@ from models.checkpoint import load_model
 
 @stage_main
 def main(argv: list[str] | None = None) -> None:
-    params = load_params()
-    name, entry = named_entry(params, "models", sys.argv[1:] if argv is None else argv, "evaluate")
+    name, entry = named_entry(load_spec(), "models", sys.argv[1:] if argv is None else argv, "evaluate")
     began = time.perf_counter()
     model = load_model(Path("data/models") / name / "model.pt")
     degradation = degradation_for(entry)
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     tau = test["frames"].shape[1] // 2
     levels = noisy_levels(degradation.test_folder)
     rows, outputs = [], {}
-    info: dict = {"label": entry["label"], "parameters": model.parameter_count(),
+    info: dict = {"label": entry.label, "parameters": model.parameter_count(),
                   "train_seconds": trained.get("seconds", 0.0), "lr": tuned["lr"],
                   "validation_psnr_by_lr": tuned["validation_psnr"]}
     for path in levels:
@@ -52,11 +52,11 @@ def main(argv: list[str] | None = None) -> None:
         for key, value in model.diagnostics(auxes).items():
             info.setdefault(key, {})[level] = value
     folder = EVAL / name
-    if entry.get("receptive_field"):  # study deblur: how far an output pixel sees, on the first test input
+    if entry.receptive_field:  # study deblur: how far an output pixel sees, on the first test input
         first = load_shard(levels[0])
         info["receptive_field"] = receptive_field(model, first["test"][0], degradation,
                                                   degradation.stored_level(first))
-    if entry.get("motion"):
+    if entry.motion:
         # Figure 8 at one level: low when the noise stage made it, else the level there is.
         path = next((p for p in levels if p.stem == "low"), levels[0])
         noisy, clean = load_shard(path), load_shard("data/motion/subsets.npz")
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         for key in sorted((k for k in clean if k.startswith("fps_")), key=lambda k: -int(k[4:])):
             out, _, _ = run_model(model, noisy[key], degradation, degradation.stored_level(noisy))
             mse = np.mean([srgb_mse(o, c) for o, c in zip(out, clean[key][:, tau])])
-            motion.append({"method": entry["label"], "fps": int(key[4:]), "mse": mse})
+            motion.append({"method": entry.label, "fps": int(key[4:]), "mse": mse})
         info["motion_level"] = path.stem
         write_csv(motion, MOTION_COLUMNS, folder / "motion.csv")
     save_shard(folder / "outputs.npz", **outputs)

@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 import skimage.data
 
-from core.config import InputError, load_params, stage_main
+from core.config import InputError, stage_main
 from core.frames import load_shard, save_shard, to_grey_linear
 from core.test_sets import make_test_sets
+from core.spec import load_spec
 from degradations.gauss import Gauss
 
 OUT = Path("data/gauss")
@@ -59,15 +60,14 @@ def clean_set(photographs: list[str], test_frames: np.ndarray) -> dict[str, np.n
 
 @stage_main
 def main() -> None:
-    params = load_params()
-    cfg = params["gauss"]
+    cfg = load_spec().gauss
     test, val = load_shard("data/scenes/test.npz")["frames"], load_shard("data/scenes/val.npz")["frames"]
-    clean = clean_set(cfg["photographs"], test[:, test.shape[1] // 2])
+    clean = clean_set(cfg.photographs, test[:, test.shape[1] // 2])
     save_shard(OUT / "clean.npz", **clean)
     degradation = Gauss()
     for level in degradation.levels:
         stored = {k: np.float32(v) for k, v in degradation.level(level).items()}
-        sets = make_test_sets(degradation, {"test": clean["frames"], "val": val}, level, cfg["seed"])
+        sets = make_test_sets(degradation, {"test": clean["frames"], "val": val}, level, cfg.seed)
         save_shard(OUT / "noisy" / f"{level}.npz", **stored, **sets)
 
 

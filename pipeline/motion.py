@@ -12,8 +12,9 @@ import numpy as np
 from tqdm import tqdm
 
 from core.clips import list_clips, read_clip
-from core.config import InputError, load_params, stage_main
+from core.config import InputError, stage_main
 from core.frames import center_crop, save_shard, to_grey_linear
+from core.spec import load_spec
 
 SOURCE_FPS = 240
 
@@ -43,15 +44,15 @@ def subset_sequences(frames: np.ndarray, refs: list[int], stride: int, tau: int)
 
 @stage_main
 def main() -> None:
-    params = load_params()
-    cfg, tau = params["motion"], params["data"]["tau"]
-    stride_of = strides(cfg["fps"])
+    spec = load_spec()
+    cfg, tau = spec.motion, spec.data.tau
+    stride_of = strides(cfg.fps)
     reach = tau * max(stride_of.values())
     subsets: dict[int, list[np.ndarray]] = {f: [] for f in stride_of}
     names = []
-    for clip in tqdm(list_clips(Path(cfg["source"])), desc="motion"):
-        frames = center_crop(to_grey_linear(read_clip(clip), params["data"]["height"]), cfg["crop"])
-        refs = reference_frames(len(frames), reach, cfg["references_per_clip"])
+    for clip in tqdm(list_clips(Path(cfg.source)), desc="motion"):
+        frames = center_crop(to_grey_linear(read_clip(clip), spec.data.height), cfg.crop)
+        refs = reference_frames(len(frames), reach, cfg.references_per_clip)
         if not refs:
             raise InputError(f"clip {clip} has {len(frames)} frames; the {min(stride_of)} fps subset needs "
                              f"{2 * reach + 1} (2*tau*{max(stride_of.values())}+1); remove it or lower data.tau")

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 
 import degradations  # noqa: F401  (registers the degradations)
-from core.config import InputError, load_params, stage_main
+from core.config import stage_main
 from core.frames import load_shard, save_shard
 from core.registry import DEGRADATIONS
 from core.test_sets import make_test_sets
+from core.spec import load_spec
 from degradations.raw_noise import level_names
 
 OUT = Path("data/noisy")
@@ -22,17 +23,14 @@ OUT = Path("data/noisy")
 
 @stage_main
 def main() -> None:
-    cfg = load_params()["noise"]
-    try:
-        levels = level_names(cfg["level"])
-    except ValueError as e:
-        raise InputError(f"{e}; set it with `dvc exp run -S noise.level=high`") from None
-    degradation = DEGRADATIONS.build(cfg.get("degradation", "raw_noise"))
+    cfg = load_spec().noise
+    levels = level_names(cfg.level)
+    degradation = DEGRADATIONS.build(cfg.degradation)
     clean = {"test": load_shard("data/scenes/test.npz")["frames"], "val": load_shard("data/scenes/val.npz")["frames"]}
     clean |= {k: v for k, v in load_shard("data/motion/subsets.npz").items() if k.startswith("fps_")}
     for level in levels:
         stored = {k: np.float32(v) for k, v in degradation.level(level).items()}
-        save_shard(OUT / f"{level}.npz", **stored, **make_test_sets(degradation, clean, level, cfg["seed"]))
+        save_shard(OUT / f"{level}.npz", **stored, **make_test_sets(degradation, clean, level, cfg.seed))
     for stale in OUT.glob("*.npz"):
         if stale.stem not in levels:
             stale.unlink()

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 import degradations  # noqa: F401  (registers the degradations)
-from core.config import InputError, load_params, stage_main
+from core.config import InputError, stage_main
 from core.frames import load_shard, save_shard
 from core.registry import DEGRADATIONS
+from core.spec import Spec, load_spec
 from core.results import (EVAL, ON_TEST, RESULT_COLUMNS, entry_rows, noisy_levels, score_sequences, write_csv,
                           write_json)
 from degradations import degradation_for
@@ -27,21 +28,21 @@ from models.checkpoint import load_model
 LABEL = " (trained on the test frames)"
 
 
-def train_and_score(name: str, params: dict, noisy: dict, clean_refs: np.ndarray, subsets: np.ndarray, level: str,
+def train_and_score(name: str, spec: Spec, noisy: dict, clean_refs: np.ndarray, subsets: np.ndarray, level: str,
                     lr: float) -> tuple[list[dict], np.ndarray, dict]:
     """Train `name` on the noisy test sequences of one level, restore them; (result rows, outputs, info)."""
-    entry = params["models"][name]
+    entry = spec.models[name]
     sigma = degradation_for(entry).stored_level(noisy)
     sequences = noisy["test"]
     n, t, h, w = sequences.shape
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
-        model_file = train_on_noisy(name, params, sequences.reshape(n * t, h, w), np.arange(n) * t, Path(tmp), lr,
+        model_file = train_on_noisy(name, spec, sequences.reshape(n * t, h, w), np.arange(n) * t, Path(tmp), lr,
                                     sigma)
         seconds = time.perf_counter() - began
         model = load_model(model_file)
     out, per_sequence, _ = run_model(model, sequences, DEGRADATIONS.build("observed", **sigma), sigma)
-    rows = entry_rows(score_sequences(out, clean_refs), subsets, {**entry, "label": entry["label"] + LABEL},
+    rows = entry_rows(score_sequences(out, clean_refs), subsets, entry.model_copy(update={"label": entry.label + LABEL}),
                       model.blind, level)
     return rows, out.astype(np.float32), {"train_seconds": seconds, "parameters": model.parameter_count(),
                                           "megapixels_per_second": out[0].size / 1e6 / max(per_sequence, 1e-9)}
@@ -50,17 +51,17 @@ def train_and_score(name: str, params: dict, noisy: dict, clean_refs: np.ndarray
 @stage_main
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    params = load_params()
-    listed = params["own_data"]["test_frames"]
+    spec = load_spec()
+    listed = spec.own_data.test_frames
     if len(argv) != 1 or argv[0] not in listed:
         raise InputError(f"usage: python -m pipeline.own_data <one of own_data.test_frames: {', '.join(listed)}>")
     name = argv[0]
     lr = json.loads((Path("data/models") / name / "tune.json").read_text())["lr"]
     test = load_shard("data/scenes/test.npz")
     tau = test["frames"].shape[1] // 2
-    rows, outputs, info = [], {}, {"label": params["models"][name]["label"] + LABEL, "lr": lr}
+    rows, outputs, info = [], {}, {"label": spec.models[name].label + LABEL, "lr": lr}
     for path in noisy_levels():
-        r, outputs[path.stem], i = train_and_score(name, params, load_shard(path), test["frames"][:, tau],
+        r, outputs[path.stem], i = train_and_score(name, spec, load_shard(path), test["frames"][:, tau],
                                                    test["subset"], path.stem, lr)
         rows += r
         info.update(parameters=i["parameters"], megapixels_per_second=i["megapixels_per_second"])

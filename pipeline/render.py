@@ -16,8 +16,9 @@ import numpy as np
 import skimage.data
 from tqdm import tqdm
 
-from core.config import InputError, load_params, stage_main
+from core.config import InputError, stage_main
 from core.frames import write_video
+from core.spec import Render, load_spec
 
 SUPERSAMPLE = 2
 
@@ -83,32 +84,30 @@ def render_shot(photo: np.ndarray, sprite: np.ndarray, n_frames: int, height: in
     return frames
 
 
-def render_long_video(photos: list[np.ndarray], cfg: dict, rng: np.random.Generator) -> np.ndarray:
+def render_long_video(photos: list[np.ndarray], cfg: Render, rng: np.random.Generator) -> np.ndarray:
     """Several shots of different photographs joined by hard cuts."""
-    n_shots = int(rng.integers(cfg["shots_per_video"][0], cfg["shots_per_video"][1] + 1))
+    n_shots = int(rng.integers(cfg.shots_per_video[0], cfg.shots_per_video[1] + 1))
     picks = rng.choice(len(photos), size=n_shots + 1, replace=False)
     shots = []
     for k in range(n_shots):
-        n = int(rng.integers(cfg["shot_frames"][0], cfg["shot_frames"][1] + 1))
-        speed = rng.uniform(*cfg["camera_speed"])
-        shots.append(render_shot(photos[picks[k]], photos[picks[k + 1]], n, cfg["height"], cfg["width"], speed, rng))
+        n = int(rng.integers(cfg.shot_frames[0], cfg.shot_frames[1] + 1))
+        speed = rng.uniform(*cfg.camera_speed)
+        shots.append(render_shot(photos[picks[k]], photos[picks[k + 1]], n, cfg.height, cfg.width, speed, rng))
     return np.concatenate(shots)
 
 
 @stage_main
 def main() -> None:
-    cfg = load_params()["render"]
-    if len(cfg["photographs"]) < cfg["shots_per_video"][1] + 1:
-        raise InputError("render.photographs needs more names than render.shots_per_video allows shots")
-    photos = [load_photograph(n) for n in cfg["photographs"]]
-    rng = np.random.default_rng(cfg["seed"])
+    cfg = load_spec().render
+    photos = [load_photograph(n) for n in cfg.photographs]
+    rng = np.random.default_rng(cfg.seed)
     out = Path("data/rendered")
-    for k in tqdm(range(cfg["long_videos"]), desc="render: videos with cuts"):
-        write_video(out / "videos" / f"rendered_{k:02d}.avi", render_long_video(photos, cfg, rng), cfg["fps"])
-    for k in tqdm(range(cfg["motion_clips"]), desc="render: 240 fps clips"):
+    for k in tqdm(range(cfg.long_videos), desc="render: videos with cuts"):
+        write_video(out / "videos" / f"rendered_{k:02d}.avi", render_long_video(photos, cfg, rng), cfg.fps)
+    for k in tqdm(range(cfg.motion_clips), desc="render: 240 fps clips"):
         a, b = rng.choice(len(photos), size=2, replace=False)
-        clip = render_shot(photos[a], photos[b], cfg["motion_frames"], cfg["height"], cfg["width"],
-                           cfg["motion_speed"], rng)
+        clip = render_shot(photos[a], photos[b], cfg.motion_frames, cfg.height, cfg.width,
+                           cfg.motion_speed, rng)
         write_video(out / "clips240" / f"clip_{k:02d}.avi", clip, 240.0)
 
 

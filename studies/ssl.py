@@ -69,7 +69,7 @@ class SelfSupervised(Study):
     tables = (TABLE,)
 
     def section(self, ev: Evidence) -> list[str]:
-        params, ours = ev.params, ev.results
+        spec, ours = ev.spec, ev.results
         levels = sorted(set(ours[ours.table.astype(str) == TABLE].level))
         keys = ev.keys_in_table(TABLE)
         md = ["Every learned model of this table has the same U-Net backbone (HQ-SSL: the same U-Net made blind, "
@@ -89,7 +89,7 @@ class SelfSupervised(Study):
                "days on ImageNet; ours are grey frames with signal-dependent raw noise and a CPU budget: only the "
                "gaps between rows compare.", ""]
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
-        margin = float(params["report"].get("margin_db", 0.0))
+        margin = spec.report.margin_db
         md += findings_markdown(findings(ours, labels, margin), margin)
         md += sizes_markdown(ev, keys)
         self.draw(ev, keys)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.registry import STUDIES
+from core.spec import Spec
 from studies import figures
 from studies.base import Evidence, Finding, Study, avg_psnr, decide, entry_label, table_markdown
 
@@ -150,15 +151,15 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
     return found
 
 
-def role_spreads(params: dict, measured: dict, margin: float) -> tuple[dict[str, float], dict[tuple[int, str], float]]:
+def role_spreads(spec: Spec, measured: dict, margin: float) -> tuple[dict[str, float], dict[tuple[int, str], float]]:
     """From each model's measured seed spread (params key -> dB): the spread of each role of ROLES, and for (6) the
     larger spread of each blind model and its non-blind twin by (table, label); `margin` for a model unmeasured."""
     spreads = {role: float(measured[key]) for role, (_, key) in ROLES.items() if key in measured}
     twins = {}
     for table in (2, 3):
-        for key, e in params["models"].items():
-            if table in e.get("tables", []):
-                pair = (table, entry_label(params, key, table))
+        for key, e in spec.models.items():
+            if table in e.tables:
+                pair = (table, entry_label(spec, key, table))
                 twins[pair] = max(twins.get(pair, 0.0), float(measured.get(key, margin)))
     return spreads, twins
 
@@ -176,9 +177,9 @@ class Xu2019(Study):
         return ev.info.get(key, {}).get("temporal_shares", {})
 
     def section(self, ev: Evidence) -> list[str]:
-        params, ours = ev.params, ev.results
+        spec, ours = ev.spec, ev.results
         paper = read_paper()
-        paper_name = {e["label"]: e["paper"] for e in params["baselines"].values() if "paper" in e}
+        paper_name = {e.label: e.paper for e in spec.baselines.values() if e.paper}
         levels = xu_levels(ours)
         md = ["The paper's averages stand beside ours; its subsets are other videos, so only averages compare. "
               "Classical methods are non-blind and denoise after a generalised Anscombe transform; BM4D on the "
@@ -188,16 +189,16 @@ class Xu2019(Study):
                 md += [f"## {TITLES[table]}, {level} noise", "", table_markdown(ours, paper, table, level, paper_name),
                        ""]
         labels = {role: ev.label(key, table) for role, (table, key) in ROLES.items()}
-        learned_video = {ev.label(k, 3) for k in params["models"] if 3 in params["models"][k]["tables"]}
+        learned_video = {ev.label(k, 3) for k, e in spec.models.items() if 3 in e.tables}
         with_, without = self.shares(ev, "d3d"), self.shares(ev, "d3d_no_annealing")
-        margin = float(params["report"].get("margin_db", 0.0))
-        measured = params["report"].get("seed_spread_db") or {}
-        spreads, twins = role_spreads(params, measured, margin)
+        margin = spec.report.margin_db
+        measured = spec.report.seed_spread_db
+        spreads, twins = role_spreads(spec, measured, margin)
         md += ["## Which of the paper's findings hold in this run", "",
                "A difference is \"within noise\" when it is within the spread of the same training run again "
                "(`python -m tools.budget`: three seeds and three starts nudged by 1e-6, at the default budget): in "
                "(1), (2), (4) and (6) the larger spread of the two models compared ("
-               + ", ".join(f"{params['models'][k]['label']} ({k}) {float(v):.2f} dB" for k, v in measured.items())
+               + ", ".join(f"{spec.models[k].label} ({k}) {float(v):.2f} dB" for k, v in measured.items())
                + f"; {margin:.2f} dB, the largest spread between seeds, for a model the study did not train), and "
                f"{margin:.2f} dB in (3).", "",
                "| finding | verdict | evidence |", "|---|---|---|"]
@@ -226,7 +227,7 @@ class Xu2019(Study):
             for key in ev.keys_in_table(table):
                 o = ev.outputs(key)
                 if level in o:
-                    blind = ev.params.get("models", {}).get(key, {}).get("args", {}).get("blind", False)
+                    blind = key in ev.spec.models and ev.spec.models[key].args.get("blind", False)
                     outputs[f"{ev.label(key, table)}{' (blind)' if blind else ''}"] = o[level][0]
             figures.crops(noisy[0, tau], ev.test["frames"][0, tau], outputs, out / f"figure5_crops_table{table}.png")
             ev.made.append(f"figure5_crops_table{table}.png")

@@ -34,6 +34,13 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def default_spec():
+    """params.yaml of the checkout, loaded as the stages load it."""
+    from core.spec import load_spec
+
+    return load_spec(ROOT / "params.yaml")
+
+
 def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}  # no usage report from a test run
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)

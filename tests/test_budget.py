@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.spec import replace
+from tests.conftest import default_spec
 from tests.test_train import project  # noqa: F401  (a folder with training data, as the cwd)
 from tools.budget_report import MAX_EXTRAPOLATION, crossover
 
@@ -44,27 +46,25 @@ def test_the_report_words_a_target_met_at_the_smallest_budget_as_a_bound():
 
 
 def test_every_other_learned_model_of_tables_2_to_4_is_trained_for_its_spread():
-    from core.config import load_params
     from tools.budget import MODELS, spread_models
 
-    params = load_params()
+    params = default_spec()
     others = spread_models(params, list(MODELS))
     assert {"d2d_per_frame", "kpn5_video", "direct", "fixed_5x5x5", "d3d_no_annealing", "d3d_blind"} <= set(others)
     assert not set(others) & set(MODELS)
     assert not {"n2v", "dncnn_gauss", "svrnn"} & set(others)  # the other studies' models
-    assert len(others) + len(MODELS) == sum(bool({2, 3, 4} & set(e["tables"])) for e in params["models"].values())
+    assert len(others) + len(MODELS) == sum(bool({2, 3, 4} & set(e.tables)) for e in params.models.values())
 
 
 def test_a_former_run_is_kept_only_with_the_very_same_run_key():
-    from core.config import load_params
     from tools.budget import job_key, still_valid
 
-    params = load_params()
-    job = {"params": params, "model": "kpn5_image", "width": 8, "seed": 0, "steps": 450, "threads": 1, "lr": 1e-3}
+    job = {"spec": default_spec(), "model": "kpn5_image", "width": 8, "seed": 0, "steps": 450, "threads": 1,
+           "lr": 1e-3, "perturb": 0}
     key = job_key(job)
     assert job_key(dict(job)) == key
     assert len({key} | {job_key(job | change) for change in ({"seed": 1}, {"threads": 2}, {"steps": 100},
-                                                              {"lr": 3e-3}, {"width": 16})}) == 6
+                                                              {"lr": 3e-3}, {"width": 16}, {"perturb": 1})}) == 7
     jobs = [job | {"key": key}, job | {"seed": 1, "key": job_key(job | {"seed": 1})}]
     old = pd.DataFrame([{"seed": 0, "level": lv, "psnr": 30.0, "key": key} for lv in ("low", "high")]
                        + [{"seed": 1, "level": "low", "psnr": 31.0, "key": "stale"}])
@@ -73,6 +73,11 @@ def test_a_former_run_is_kept_only_with_the_very_same_run_key():
     kept, todo = still_valid(old.drop(columns="key"), jobs)  # a study written before run keys: train it all
     assert kept.empty and len(todo) == 2
     assert still_valid(None, jobs)[1] == jobs
+
+
+def at_width_8_and_450_steps():
+    spec = default_spec()
+    return replace(spec, train=replace(spec.train, width=8, steps=450))
 
 
 def runs(**base):
@@ -86,11 +91,9 @@ def test_findings_on_the_seed_means_use_the_spread_over_sqrt_seeds():
     """Deformable 2D's seeds average 0.5 dB above KPN 5x5's and 1 dB above DnCNN's; each model's seeds spread
     0.6 dB. One seed against another is within that 0.6 dB; a mean of three seeds is held to 0.6 / sqrt(3) =
     0.35 dB, which 0.5 clears, and 0.2 does not."""
-    from core.config import load_params
     from tools.budget_report import findings_on_means, seed_means
 
-    params = load_params()
-    params["train"].update(width=8, steps=450)
+    params = at_width_8_and_450_steps()
     study = runs(d2d=31.0, kpn5_image=30.5, dncnn=30.0)
     means = seed_means(study, params)
     assert set(means.method) == {"Deformable 2D", "KPN 5x5", "DnCNN"} and (means.seeds == 3).all()
@@ -102,33 +105,27 @@ def test_findings_on_the_seed_means_use_the_spread_over_sqrt_seeds():
     assert findings_on_means(study[study.seed == 0], params) == []  # one seed: no spread to judge by
 
 
-def test_a_perturbed_start_is_resumed_by_training_and_only_nudges_the_start(project):
-    """The budget study's perturbed start: a step-0 checkpoint under the plain run's key, its weights within a few
-    1e-6 of the plain start's; train() resumes from it (the run then ends elsewhere than the plain run), and the
-    same perturbation seed gives the same run."""
-    import torch
-
-    from core.training_data import seed_everything
-    from engine.train import train
-    from models.checkpoint import build_model, model_spec
+def test_a_nudged_start_only_nudges_the_start_and_is_a_run_of_its_own(project):
+    """A run's perturbed start (train(perturb=k)): its start weights within a few 1e-6 of the plain start's, the
+    run then ends elsewhere than the plain run, the same perturbation seed gives the same run, and its run key is
+    its own."""
+    from engine.train import PERTURBATION, fresh_start, train
+    from models.checkpoint import model_spec
     from tests.test_train import LR, same, small_params, weights
-    from tools.budget import PERTURBATION, job_key, job_params, perturbed_start
+    from tools.budget import job_key, job_spec
 
-    job = {"params": small_params(), "model": "kpn5_image", "width": 2, "seed": 0, "steps": 6, "threads": 1,
+    job = {"spec": small_params(), "model": "kpn5_image", "width": 2, "seed": 0, "steps": 6, "threads": 1,
            "lr": LR, "perturb": 1}
-    perturbed_start(job, Path("ck.pt"))
-    state = torch.load("ck.pt", map_location="cpu")
-    assert state["step"] == 0 and state["hash"] == job_key(job | {"perturb": 0})
-    assert job_key(job) == state["hash"] + "+p1" != job_key(job | {"perturb": 2})
-    seed_everything(0)
-    plain = build_model(model_spec(job_params(job), "kpn5_image")).state_dict()
+    spec = job_spec(job)
+    arch = model_spec("kpn5_image", spec.models["kpn5_image"], spec.train)
+    plain, nudged = (fresh_start(arch, spec.train, LR, perturb=p)[0].state_dict() for p in (0, 1))
     for k, w in plain.items():
-        moved = (state["model"][k] - w).abs() / w.abs().clamp_min(1e-30)
+        moved = (nudged[k] - w).abs() / w.abs().clamp_min(1e-30)
         assert moved.max() < 6 * PERTURBATION and (moved.max() > 0 or not w.any())
-    train("kpn5_image", job_params(job), Path("a"), Path("ck.pt"), LR)
-    train("kpn5_image", job_params(job), Path("b"), Path("plain.pt"), LR)
-    perturbed_start(job, Path("again.pt"))
-    train("kpn5_image", job_params(job), Path("c"), Path("again.pt"), LR)
+    assert len({job_key(job), job_key(job | {"perturb": 0}), job_key(job | {"perturb": 2})}) == 3
+    train("kpn5_image", spec, Path("a"), Path("a.pt"), LR, perturb=1)
+    train("kpn5_image", spec, Path("b"), Path("b.pt"), LR)
+    train("kpn5_image", spec, Path("c"), Path("c.pt"), LR, perturb=1)
     assert same(weights(Path("a/model.pt")), weights(Path("c/model.pt")))
     assert not same(weights(Path("a/model.pt")), weights(Path("b/model.pt")))
 
@@ -136,11 +133,9 @@ def test_a_perturbed_start_is_resumed_by_training_and_only_nudges_the_start(proj
 def test_a_model_spread_takes_its_nudged_starts_in():
     """Seeds 0-2 spread 0.6 dB; a nudged start of seed 0 lands 0.4 dB under seed 0: the spread is 1.0 dB. A nudged
     run elsewhere (another budget) or with two threads does not count."""
-    from core.config import load_params
     from tools.budget_report import default_spread
 
-    params = load_params()
-    params["train"].update(width=8, steps=450)
+    params = at_width_8_and_450_steps()
     study = runs(d2d=31.0, kpn5_image=30.5)
     nudged = pd.DataFrame([{"model": "d2d", "width": 8, "seed": 0, "steps": 450, "threads": 1, "level": lv,
                             "psnr": 30.6, "perturb": 1} for lv in ("low", "high")]

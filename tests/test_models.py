@@ -3,7 +3,9 @@ import pytest
 import torch
 
 import models
-from models.checkpoint import accepted_args, model_spec
+from core.imports import ROOT
+from core.spec import ModelEntry, Spec, load_spec, replace
+from models.checkpoint import model_spec
 from objectives.losses import reconstruction_loss
 from degradations.raw_noise import add_noise, noise_map
 
@@ -18,9 +20,9 @@ ABLATIONS = [("deformable_3d", {"dynamic_offsets": False}), ("deformable_3d", {"
 
 def build(arch, frames, blind, **kw):
     torch.manual_seed(0)
-    accepted = accepted_args(models.MODELS.get(arch))
-    sizes = {k: v for k, v in {"width": 4, "weight_width": 8, "blind": blind}.items() if k in accepted}
-    return models.build(arch, frames=frames, **sizes, **kw)
+    takes = models.MODELS.get(arch).train_settings
+    sizes = {k: v for k, v in {"width": 4, "weight_width": 8}.items() if k in takes}
+    return models.build(arch, frames=frames, **sizes, **({} if arch in SINGLE else {"blind": blind}), **kw)
 
 
 def call(model, frames):
@@ -147,15 +149,18 @@ def test_direct_starts_as_its_noisy_reference_frame():
 def test_a_mistyped_model_argument_is_an_error_that_names_it():
     from core.config import InputError
 
-    params = {"train": {"width": 4, "weight_width": 8},
-              "models": {"m": {"arch": "kpn", "args": {"frames": 1, "kernel_sise": 5}}}}
-    with pytest.raises(InputError, match="models.m.args has kernel_sise, which kpn does not take"):
-        model_spec(params, "m")
-    params["models"]["m"] = {"arch": "deformable_3d", "args": {"frames": 5, "dynamic_offsets": False}}
-    spec = model_spec(params, "m")  # arguments of the parent class, reached through **kw, are known
-    assert spec["args"] == {"width": 4, "weight_width": 8, "frames": 5, "dynamic_offsets": False}
-    params["models"]["m"] = {"arch": "dncnn", "args": {"width": 32}}
-    assert model_spec(params, "m")["args"] == {"width": 32}  # DnCNN takes no weight_width: none is passed
+    from models.checkpoint import build_model
+
+    train = replace(load_spec(ROOT / "params.yaml").train, width=4, weight_width=8)
+    entry = lambda arch, **args: ModelEntry(arch=arch, args=args, label="m", tables=[2])  # noqa: E731
+    with pytest.raises(InputError, match="unexpected keyword argument 'kernel_sise'"):
+        build_model(model_spec("m", entry("kpn", frames=1, kernel_sise=5), train))
+    spec = model_spec("m", entry("deformable_3d", frames=5, dynamic_offsets=False), train)
+    assert spec["args"] == {"width": 4, "weight_width": 8, "max_offset": 16.0, "unet_top": "table1", "frames": 5,
+                            "dynamic_offsets": False}
+    build_model(spec)  # arguments of the parent class, reached through **kw, are taken
+    spec = model_spec("m", entry("dncnn", width=32), train)
+    assert spec["args"] == {"width": 32}  # DnCNN takes no weight_width: none is passed
 
 
 def test_every_model_builds_and_trains_a_step_at_the_paper_sizes():
@@ -168,16 +173,17 @@ def test_every_model_builds_and_trains_a_step_at_the_paper_sizes():
     from objectives import objective_for
     from tools.profile import merge
 
-    params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()),
-                   yaml.safe_load((ROOT / "profiles/paper.yaml").read_text()))
+    spec = Spec.model_validate(merge(yaml.safe_load((ROOT / "params.yaml").read_text()),
+                                     yaml.safe_load((ROOT / "profiles/paper.yaml").read_text())))
     d = DEGRADATIONS.build("raw_noise")
-    for name, entry in params["models"].items():
+    for name, entry in spec.models.items():
         torch.manual_seed(0)
-        model = build_model(model_spec(params, name))
-        objective = objective_for(entry, params["train"], d)
+        model = build_model(model_spec(name, entry, spec.train))
+        objective = objective_for(entry, spec.train, d)
         g = torch.Generator().manual_seed(0)
         clean = torch.rand(1, model.frames, 24, 24, generator=g)
         batch = {"clean": clean, **d.training_pair(clean, g), "generator": g}
-        loss = objective.loss(objective.wrap(model), batch, 0, params["train"]["steps"])
+        objective.check(model)
+        loss = objective.loss(model, batch, 0, spec.train.steps)
         loss.backward()
         assert torch.isfinite(loss), name

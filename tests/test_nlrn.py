@@ -129,17 +129,20 @@ def test_the_gauss_photographs_are_none_the_training_videos_use_and_give_whole_c
     assert crops.shape == (4, 96, 96) and crops.dtype == np.float32 and 0 <= crops.min() and crops.max() <= 1
 
 
-def test_an_unknown_gauss_photograph_is_refused_by_the_check_stage():
+def test_an_unknown_gauss_photograph_is_refused_at_load():
     import yaml
 
     from core.config import InputError
     from core.imports import ROOT
-    from pipeline.check import check_gauss
+    from core.spec import Spec, explain
+    from pydantic import ValidationError
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["gauss"]["photographs"] = ["lena"]
-    with pytest.raises(InputError, match="gauss.photographs"):
-        check_gauss(params)
+    with pytest.raises(ValidationError) as e:
+        Spec.model_validate(params)
+    assert explain(e.value.errors()[0], params).startswith(
+        "gauss.photographs is ['lena']; it must be names of skimage.data photographs (lena is not one)")
 
 
 def test_bm3d_in_the_srgb_domain_denoises_gaussian_noise():

@@ -11,12 +11,14 @@ import degradations  # noqa: F401
 import studies  # noqa: F401
 import objectives  # noqa: F401
 from core.registry import BASELINES, DEGRADATIONS, MODELS, OBJECTIVES, STUDIES, Registry
+from core.spec import replace
 from core.training_data import TrainingSequences
 from core.frames import save_shard
 from models import build
 from pipeline.check import learns_from_noise
+from tests.conftest import default_spec
 
-TRAIN = {"loss": "l1", "gamma": "srgb", "annealing": {"eta": 100.0, "gamma": 0.9998, "paper_steps": 200000}}
+TRAIN = replace(default_spec().train, annealing=replace(default_spec().train.annealing, normalised=False))
 
 
 def smooth_clip(frames: int = 12, seed: int = 0) -> np.ndarray:
@@ -80,7 +82,8 @@ def test_a_few_steps_of_each_objective_lower_its_loss(name, degradation, tmp_pat
         model = build("unet", frames=1, blind=True, width=4, base="neighbours")
     else:
         model = build("deformable_3d", frames=5, width=4, weight_width=8)
-    net = objective.wrap(model)
+    objective.check(model)
+    net = model
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     batch = sequences.batch(0, 0, 4, 16, length if d.window else model.frames, d)  # one fixed batch
     losses = []

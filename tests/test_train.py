@@ -16,6 +16,7 @@ import engine.train as train_stage
 from core.config import InputError
 from core.frames import save_shard
 from core.registry import OBJECTIVES
+from core.spec import Spec
 from objectives.supervised import Supervised
 from tests.conftest import ROOT, copy_project
 
@@ -32,11 +33,18 @@ class NanAtStep3(Supervised):
 LR = 1e-3
 
 
-def small_params(**train) -> dict:
+def small_dict(models: dict | None = None, **train) -> dict:
+    """The default params at a tiny training size; `models` changes entries ({name: {key: value}})."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["train"].update({"steps": 6, "batch": 4, "crop": 16, "width": 2, "weight_width": 4,
                             "checkpoint_every": 2, "threads": 1, **train})
+    for name, changes in (models or {}).items():
+        params["models"][name].update(changes)
     return params
+
+
+def small_params(models: dict | None = None, **train) -> Spec:
+    return Spec.model_validate(small_dict(models, **train))
 
 
 def training_data(root: Path) -> None:
@@ -105,8 +113,7 @@ def test_a_changed_setting_does_not_resume_a_stale_checkpoint(project):
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(project):
-    params = small_params()
-    params["models"]["d2d"]["objective"] = "test_nan_at_step_3"
+    params = small_params({"d2d": {"objective": "test_nan_at_step_3"}})
     with pytest.raises(InputError, match=r"loss of d2d became nan at step 3; the last good checkpoint .*step 2"):
         train_stage.train("d2d", params, Path("out"), Path("ck.pt"), LR)
     state = torch.load("ck.pt")
@@ -117,7 +124,7 @@ def test_ddp_two_gloo_processes_equal_one_process_with_the_whole_batch(tmp_path)
     for name in ("one", "two"):
         root = copy_project(tmp_path / name)
         training_data(root)
-        (root / "params.yaml").write_text(yaml.safe_dump(small_params(steps=4, lr_grid=[LR])))
+        (root / "params.yaml").write_text(yaml.safe_dump(small_dict(steps=4, lr_grid=[LR])))
         save_shard(root / "data/scenes/val.npz", frames=np.random.default_rng(1).random((2, 5, 16, 16), np.float32))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "-m", "pipeline.train", "d3d"], cwd=tmp_path / "one", env=env, check=True,
@@ -198,7 +205,7 @@ def test_a_model_trained_a_few_dozen_steps_beats_its_input(tmp_path, monkeypatch
     frames = (frames[0] * 0.8 + 0.1).numpy()
     save_shard("data/scenes/train/smooth.npz", frames=frames, starts=np.arange(8, dtype=np.int64))
     params = small_params(steps=60, batch=8, crop=24)
-    train_stage.train(name, params, Path("m"), Path("ck.pt"), params["train"]["lr_grid"][1])
+    train_stage.train(name, params, Path("m"), Path("ck.pt"), params.train.lr_grid[1])
     model = load_model("m/model.pt")
     d = DEGRADATIONS.build("raw_noise")
     clean = np.repeat(frames[None, 2:7], 8, 0)
@@ -257,13 +264,12 @@ def test_batch_norm_statistics_are_measured_anew_at_the_final_weights(tmp_path, 
     monkeypatch.chdir(tmp_path)
     frames = torch.rand(12, 24, 24, generator=torch.Generator().manual_seed(0)).numpy() * 0.8 + 0.1
     save_shard("train/a.npz", frames=frames, starts=np.arange(8, dtype=np.int64))
-    params = small_params(bn_batches=5)
-    params["models"]["dncnn"]["args"]["width"] = 4
-    cfg, d = params["train"], DEGRADATIONS.build("raw_noise")
-    data = TrainingSequences(Path("train"), 5, cfg["crop"])
+    params = small_params({"dncnn": {"args": {"frames": 1, "blind": False, "width": 4}}}, bn_batches=5)
+    cfg, d = params.train, DEGRADATIONS.build("raw_noise")
+    data = TrainingSequences(Path("train"), 5, cfg.crop)
     torch.manual_seed(0)
-    model = build_model(model_spec(params, "dncnn"))
-    objective = objective_for(params["models"]["dncnn"], cfg, d)
+    model = build_model(model_spec("dncnn", params.models["dncnn"], cfg))
+    objective = objective_for(params.models["dncnn"], cfg, d)
     norm = model.net[3]
     norm.running_mean.fill_(7.0)  # stale statistics, far from anything the batches give
     seen = []
@@ -271,7 +277,7 @@ def test_batch_norm_statistics_are_measured_anew_at_the_final_weights(tmp_path, 
     used = train_stage.settle_batch_norm(model, objective, data, cfg, 1, d, 6, torch.device("cpu"))
     assert used == 5 and len(seen) == 5 and norm.momentum == 0.1
     assert torch.allclose(norm.running_mean, torch.stack(seen).mean(0), atol=1e-6)
-    kpn = build_model(model_spec(params, "kpn5_image"))
+    kpn = build_model(model_spec("kpn5_image", params.models["kpn5_image"], cfg))
     before = {k: v.clone() for k, v in kpn.state_dict().items()}
     assert train_stage.settle_batch_norm(kpn, objective, data, cfg, 1, d, 6, torch.device("cpu")) == 0
     assert all(torch.equal(before[k], v) for k, v in kpn.state_dict().items())

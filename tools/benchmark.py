@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.config import load_params
+from core.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,14 +83,14 @@ def _measure(name: str, width: int | None, queue) -> None:
     from objectives import objective_for
 
     torch.manual_seed(0)
-    params = load_params(ROOT / "params.yaml")
-    spec = model_spec(params, name)
+    full = load_spec(ROOT / "params.yaml")
+    entry, t = full.models[name], full.train
+    spec = model_spec(name, entry, t)
     if width:
         spec["args"].update({k: width for k in ("width", "weight_width") if k in spec["args"]})
     model = build_model(spec)
-    degradation = DEGRADATIONS.build(params["models"][name].get("degradation", "raw_noise"))
-    objective = objective_for(params["models"][name], params["train"], degradation)
-    t = params["train"]
+    degradation = DEGRADATIONS.build(entry.degradation)
+    objective = objective_for(entry, t, degradation)
     x = torch.rand(1, model.frames, 256, 256)
     nmap = None if model.blind else torch.rand(1, 1, 256, 256) * 0.05
     with torch.no_grad():
@@ -102,12 +102,12 @@ def _measure(name: str, width: int | None, queue) -> None:
         mps = runs * 256 * 256 / 1e6 / (time.perf_counter() - start)
     model.train()
     opt = torch.optim.Adam(model.parameters(), 1e-4)
-    clean = torch.rand(t["batch"], degradation.window or model.frames, t["crop"], t["crop"])  # (blur: a window)
+    clean = torch.rand(t.batch, degradation.window or model.frames, t.crop, t.crop)  # (blur: a window)
     g = torch.Generator().manual_seed(0)
     batch = {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
     steps, start = 3, time.perf_counter()
     for step in range(steps):
-        loss = objective.loss(model, batch, step, t["steps"])
+        loss = objective.loss(model, batch, step, t.steps)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -116,11 +116,11 @@ def _measure(name: str, width: int | None, queue) -> None:
 
 
 def bench_models() -> None:
-    params = load_params(ROOT / "params.yaml")
+    spec = load_spec(ROOT / "params.yaml")
     ctx = mp.get_context("spawn")
     print(f"{'model':<18}{'width':>6}{'params':>12}{'MP/s':>9}{'steps/s':>9}{'peak MB':>9}")
-    for name, entry in params["models"].items():
-        if entry["args"].get("blind"):
+    for name, entry in spec.models.items():
+        if entry.args.get("blind"):
             continue  # the blind twin costs the same but one input channel
         for width in (None, 64):
             q = ctx.Queue()
@@ -128,7 +128,7 @@ def bench_models() -> None:
             p.start()
             n, mps, sps, mem = q.get()
             p.join()
-            label = width or params["train"]["width"]
+            label = width or spec.train.width
             print(f"{name:<18}{label:>6}{n:>12,}{mps:>9.3f}{sps:>9.2f}{mem:>9.0f}", flush=True)
 
 
@@ -137,7 +137,8 @@ def _infer(name: str, size: tuple[int, int], tile: int | None, queue) -> None:
 
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    spec = model_spec(load_params(ROOT / "params.yaml"), name)
+    full = load_spec(ROOT / "params.yaml")
+    spec = model_spec(name, full.models[name], full.train)
     if tile is not None:
         spec["args"]["tile"] = tile
     model = build_model(spec).eval()

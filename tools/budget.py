@@ -18,7 +18,6 @@ runs whose run key (params, rate, training data and training code: engine.train.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import multiprocessing
 import tempfile
@@ -28,39 +27,37 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.spec import Spec, replace
+from engine.train import PERTURBATION
 from tools.budget_report import DNCNN_PER_WIDTH, MODELS, OUT, report, with_perturb
 
-PERTURBATION = 1e-6  # relative size of a perturbed start's nudge (float32 rounds at 6e-8 of a value)
+
+def sized(spec: Spec, name: str, width: int) -> Spec:
+    """The spec with model `name` at U-Net width `width` (DnCNN: its own width, DNCNN_PER_WIDTH x that)."""
+    entry = spec.models[name]
+    if entry.arch == "dncnn":
+        wide = replace(entry, args={**entry.args, "width": DNCNN_PER_WIDTH * width})
+        return replace(spec, models={**spec.models, name: wide})
+    return replace(spec, train=replace(spec.train, width=width, weight_width=2 * width))
 
 
-def sized(params: dict, name: str, width: int) -> dict:
-    """params with model `name` at U-Net width `width` (DnCNN: its own width, DNCNN_PER_WIDTH x that)."""
-    p = copy.deepcopy(params)
-    if params["models"][name]["arch"] == "dncnn":
-        p["models"][name]["args"]["width"] = DNCNN_PER_WIDTH * width
-    else:
-        p["train"].update(width=width, weight_width=2 * width)
-    return p
-
-
-def job_params(job: dict) -> dict:
-    """The params one run trains with: its model's width, its budget, seed and thread count."""
-    params = sized(job["params"], job["model"], job["width"])
-    params["train"].update(steps=job["steps"], seed=job["seed"], threads=job["threads"])
-    return params
+def job_spec(job: dict) -> Spec:
+    """The spec one run trains with: its model's width, its budget, seed and thread count."""
+    spec = sized(job["spec"], job["model"], job["width"])
+    return replace(spec, train=replace(spec.train, steps=job["steps"], seed=job["seed"], threads=job["threads"]))
 
 
 def job_key(job: dict) -> str:
-    """engine.train.run_key of a run: a row of budget.csv with this key is that very run, still valid (a run from
-    a perturbed start: the key and the perturbation's seed)."""
+    """engine.train.run_key of a run (its perturbed start included): a row of budget.csv with this key is that
+    very run, still valid."""
     from degradations import degradation_for
     from engine.train import run_key
     from models.checkpoint import model_spec
 
-    params = job_params(job)
-    entry = params["models"][job["model"]]
-    key = run_key(model_spec(params, job["model"]), entry, params, job["lr"], degradation_for(entry).train_folder)
-    return f"{key}+p{job['perturb']}" if job.get("perturb") else key
+    spec, name = job_spec(job), job["model"]
+    entry = spec.models[name]
+    return run_key(model_spec(name, entry, spec.train), entry, spec, job["lr"], degradation_for(entry).train_folder,
+                   job["perturb"])
 
 
 def with_keys(jobs: list[dict], tool: str) -> list[dict]:
@@ -73,28 +70,6 @@ def with_keys(jobs: list[dict], tool: str) -> list[dict]:
     except InputError as e:
         raise SystemExit(f"{tool}: {e}")
     return jobs
-
-
-def perturbed_start(job: dict, checkpoint: Path) -> None:
-    """A step-0 checkpoint of the job's run whose start weights are the run's own times (1 + PERTURBATION x
-    N(0, 1)), drawn with seed job["perturb"]: train() resumes from it (its run key matches), so the run is the
-    plain run but for a float-level nudge of its start, the kind of change a thread count or another CPU's float
-    arithmetic makes: 1 against 2 threads, the forward pass is bitwise the same and the weight gradients differ
-    by about 1e-6 of themselves. From outside the training code, because its bytes are part of every run key."""
-    import torch
-
-    from engine.train import fresh_start, save_checkpoint
-    from models.checkpoint import model_spec
-
-    params = job_params(job)
-    model, optimiser, ema = fresh_start(model_spec(params, job["model"]), params["train"], job["lr"])
-    noise = torch.Generator().manual_seed(job["perturb"])
-    with torch.no_grad():  # the average copies the weights at its first update, so it starts from these too
-        for p in model.parameters():
-            p.mul_(1 + PERTURBATION * torch.randn(p.shape, generator=noise))
-    save_checkpoint(checkpoint, {"hash": job_key(job | {"perturb": 0}), "step": 0, "model": model.state_dict(),
-                                 "optimiser": optimiser.state_dict(), "history": [],
-                                 "ema": None if ema is None else ema.state_dict()})
 
 
 def run(job: dict) -> list[dict]:
@@ -110,14 +85,12 @@ def run(job: dict) -> list[dict]:
     from engine.train import Diverged, train
     from models.checkpoint import load_model
 
-    params = job_params(job)
+    spec = job_spec(job)
     torch.set_num_threads(job["threads"])
     with tempfile.TemporaryDirectory() as tmp:
-        if job.get("perturb"):
-            perturbed_start(job, Path(tmp) / "ck.pt")
         began = time.process_time()
         try:
-            train(job["model"], params, Path(tmp), Path(tmp) / "ck.pt", job["lr"])
+            train(job["model"], spec, Path(tmp), Path(tmp) / "ck.pt", job["lr"], perturb=job["perturb"])
         except Diverged:
             return []
         cpu = time.process_time() - began
@@ -144,9 +117,9 @@ def chosen_rates(names: list[str]) -> dict[str, float]:
     return {m: json.loads(t.read_text())["lr"] for m, t in zip(names, tuned)}
 
 
-def spread_models(params: dict, curves: list[str]) -> list[str]:
+def spread_models(spec: Spec, curves: list[str]) -> list[str]:
     """Every other learned model of Tables 2-4: each finding's margin is the measured spread of its own models."""
-    return [m for m, e in params["models"].items() if {2, 3, 4} & set(e.get("tables", [])) and m not in curves]
+    return [m for m, e in spec.models.items() if {2, 3, 4} & set(e.tables) and m not in curves]
 
 
 def still_valid(old: pd.DataFrame | None, jobs: list[dict]) -> tuple[pd.DataFrame, list[dict]]:
@@ -175,21 +148,25 @@ def main() -> None:
                                                           "runs half as many")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from reports/budget/budget.csv")
     args = ap.parse_args()
-    from core.config import load_params
+    from core.config import InputError
+    from core.spec import load_spec
 
-    params = load_params()
-    unknown = [m for m in args.models + (args.spread_models or []) if m not in params["models"]]
+    try:
+        spec = load_spec()
+    except InputError as e:
+        raise SystemExit(f"tools.budget: {e}")
+    unknown = [m for m in args.models + (args.spread_models or []) if m not in spec.models]
     if unknown:
         raise SystemExit(f"tools.budget: {', '.join(unknown)} not in params.yaml `models`; name models from there")
     if args.spread_models is None:
-        args.spread_models = spread_models(params, args.models)
+        args.spread_models = spread_models(spec, args.models)
     if args.report_only:
-        report(pd.read_csv(OUT / "budget.csv"), params, args)
+        report(pd.read_csv(OUT / "budget.csv"), spec, args)
         return
     names = args.models + args.spread_models
     lrs = chosen_rates(names)
-    base_w, base_n = params["train"]["width"], params["train"]["steps"]
-    job = lambda m, w, s, n, t, p=0: {"params": params, "model": m, "width": w, "seed": s,  # noqa: E731
+    base_w, base_n = spec.train.width, spec.train.steps
+    job = lambda m, w, s, n, t, p=0: {"spec": spec, "model": m, "width": w, "seed": s,  # noqa: E731
                                       "steps": n, "threads": t, "lr": lrs[m], "perturb": p}
     jobs = [job(m, w, s, n, 1) for m in args.models for w in args.widths
             for s in (args.seeds if w == args.widths[0] else args.wide_seeds) for n in args.steps]
@@ -205,7 +182,7 @@ def main() -> None:
     print(f"{len(jobs)} runs: {len(jobs) - len(todo)} kept from {OUT / 'budget.csv'}, {len(todo)} to train",
           flush=True)
     df = train_jobs(todo, with_perturb(kept).to_dict("records"), args.jobs, OUT / "budget.csv")
-    report(df, params, args)
+    report(df, spec, args)
 
 
 def train_jobs(todo: list[dict], rows: list[dict], cores: int, csv: Path) -> pd.DataFrame:

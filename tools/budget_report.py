@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.spec import Spec
+
 OUT = Path("reports/budget")
 # Each study model and the classical method it must catch (the best classical row of its table).
 MODELS = {"dncnn": "BM3D", "kpn5_image": "BM3D", "d2d": "BM3D", "d3d": "BM4D (VBM4D stand-in)",
@@ -93,61 +95,61 @@ def with_perturb(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(perturb=df["perturb"].fillna(0).astype(int) if "perturb" in df else 0)
 
 
-def at_default(study: pd.DataFrame, params: dict) -> pd.DataFrame:
+def at_default(study: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """The one-thread runs at the default width and budget."""
-    return study[(study.width == params["train"]["width"]) & (study.steps == params["train"]["steps"])
+    return study[(study.width == spec.train.width) & (study.steps == spec.train.steps)
                  & (study.threads == 1)]
 
 
-def seed_means(study: pd.DataFrame, params: dict) -> pd.DataFrame:
+def seed_means(study: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """Rows like reports/results.csv's averages (table, method, blind, level, subset avg, psnr) for every model at
     the default width and budget, its test PSNR the mean over its seeds."""
     from studies.base import entry_label
 
     rows = []
-    for (m, level), g in at_default(study, params).groupby(["model", "level"]):
-        e = params["models"][m]
-        rows += [{"table": t, "method": entry_label(params, m, t), "blind": int(bool(e["args"].get("blind"))),
+    for (m, level), g in at_default(study, spec).groupby(["model", "level"]):
+        e = spec.models[m]
+        rows += [{"table": t, "method": entry_label(spec, m, t), "blind": int(bool(e.args.get("blind"))),
                   "level": level, "subset": "avg", "psnr": g.psnr.mean(), "seeds": g.seed.nunique()}
                  for t in sorted({2, 3, 4} & set(e["tables"]))]
     return pd.DataFrame(rows)
 
 
-def default_spread(study: pd.DataFrame, nudged: pd.DataFrame | None, params: dict) -> pd.Series:
+def default_spread(study: pd.DataFrame, nudged: pd.DataFrame | None, spec: Spec) -> pd.Series:
     """Each model's spread at the default width and budget, the larger of its levels: max - min test PSNR over
     its one-thread runs there, its seeds and its perturbed starts alike. Both are the same procedure run again;
     at 450 steps a float-level nudge moves some models further than a seed does (DnCNN's second nudge stayed at
     its noisy input)."""
-    pool = at_default(study, params)
+    pool = at_default(study, spec)
     if nudged is not None and len(nudged):
-        pool = pd.concat([pool, at_default(nudged, params)])
+        pool = pd.concat([pool, at_default(nudged, spec)])
     runs = pool.groupby(["model", "level"]).psnr
     return runs.agg(lambda s: s.max() - s.min())[runs.size() > 1].groupby(level="model").max()
 
 
-def findings_on_means(study: pd.DataFrame, params: dict, nudged: pd.DataFrame | None = None) -> list:
+def findings_on_means(study: pd.DataFrame, spec: Spec, nudged: pd.DataFrame | None = None) -> list:
     """Findings (1), (2), (4) and (6), the ones between learned models, decided on the mean of each model's
     seeds by the report's rule (a gap against the larger spread of its pair: default_spread), every spread
     divided by sqrt(seeds): a mean of n seeds varies sqrt(n) times less than one seed does."""
     from studies.base import entry_label
     from studies.xu2019 import ROLES, all_findings, read_paper, role_spreads
 
-    runs = at_default(study, params)
+    runs = at_default(study, spec)
     seeds = runs.groupby("model").seed.nunique()
     if seeds.empty or seeds.min() < 2:
         return []
-    measured = (default_spread(study, nudged, params) / np.sqrt(seeds)).dropna().to_dict()
+    measured = (default_spread(study, nudged, spec) / np.sqrt(seeds)).dropna().to_dict()
     margin = max(measured.values())
-    spreads, twins = role_spreads(params, measured, margin)
-    labels = {role: entry_label(params, key, table) for role, (table, key) in ROLES.items()}
+    spreads, twins = role_spreads(spec, measured, margin)
+    labels = {role: entry_label(spec, key, table) for role, (table, key) in ROLES.items()}
     paper = read_paper()
     paper_blind = {(int(t), m) for t, m in paper.loc[paper.blind == 1, ["table", "method"]].itertuples(False)}
-    found = all_findings(seed_means(study, params), pd.DataFrame(columns=["method", "fps", "mse"]), None, None,
+    found = all_findings(seed_means(study, spec), pd.DataFrame(columns=["method", "fps", "mse"]), None, None,
                          labels, set(), margin, paper_blind=paper_blind, spreads=spreads, twin_spreads=twins)
     return [found[k] for k in (0, 1, 3, 5)]
 
 
-def report(df: pd.DataFrame, params: dict, args) -> None:
+def report(df: pd.DataFrame, spec: Spec, args) -> None:
     from pipeline.report import DECAYS  # the report's words for the schedule
 
     df = with_perturb(df)
@@ -168,14 +170,14 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
     study = df[df.threads == 1]
     md = ["# Training budget: test PSNR against training CPU-seconds", "",
           f"Every point is a separate run to its own budget with the default recipe (warm-up, "
-          f"{DECAYS.get(params['train']['schedule'], params['train']['schedule'])}, the rate the default run chose "
+          f"{DECAYS[spec.train.schedule]}, the rate the default run chose "
           "for the model on the validation "
           "split), one thread, on this machine; PSNR is the test average over the subsets, as in the tables. "
           f"Curves over budgets: {', '.join(args.models)}; every other learned model of Tables 2-4 "
           f"({', '.join(args.spread_models) or 'none'}) at the default width and budget only, for its seed spread "
           "and thread stability. "
           f"DnCNN has no U-Net: its width is {DNCNN_PER_WIDTH}x the U-Net width named (the default run's is "
-          f"{params['models']['dncnn']['args']['width']}). "
+          f"{spec.models['dncnn'].args['width']}). "
           f"`python -m tools.budget --steps {' '.join(map(str, args.steps))} --seeds {' '.join(map(str, args.seeds))}` "
           "reproduces it (after `dvc repro`).",
           "", "![budget](budget/figure_budget.png)", "",
@@ -191,22 +193,22 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
     md += ["", "## Seed spread", ""]
     groups = study.groupby(["model", "width", "steps", "level"]).psnr
     spread = groups.agg(lambda s: s.max() - s.min())[groups.size() > 1]  # where two or more seeds ran
-    at = spread.xs((params["train"]["width"], params["train"]["steps"]), level=("width", "steps"), drop_level=False)
+    at = spread.xs((spec.train.width, spec.train.steps), level=("width", "steps"), drop_level=False)
     worst = at.idxmax() if len(at) else None
     md += [f"Spread between seeds (max - min test PSNR over the seeds of one model, width, budget and level): at "
-           f"the default width {params['train']['width']} and {params['train']['steps']} steps, largest "
+           f"the default width {spec.train.width} and {spec.train.steps} steps, largest "
            + (f"{at.max():.2f} dB ({worst[0]}, {worst[3]}), median {at.median():.2f} dB" if worst else "not measured")
            + f"; over every budget measured, largest {spread.max():.2f} dB, median {spread.median():.2f} dB.", ""]
-    per_model = default_spread(study, nudged, params).round(2)
+    per_model = default_spread(study, nudged, spec).round(2)
     md += ["Per model at the default budget, the larger of its levels, over its seeds and its perturbed starts "
            "(see Stability) alike (params: `report.seed_spread_db`, which the findings read); `report.margin_db`, "
            "the largest spread between seeds, stands for every model not trained here and for finding (3):", "",
            "    seed_spread_db: {" + ", ".join(f"{m}: {v:.2f}" for m, v in per_model.items()) + "}",
            f"    margin_db: {at.max():.2f}" if len(at) else "", "",
-           f"The report read: margin_db {params['report']['margin_db']}, seed_spread_db "
-           + (", ".join(f"{m} {v}" for m, v in (params["report"].get("seed_spread_db") or {}).items()) or "none")
+           f"The report read: margin_db {spec.report.margin_db}, seed_spread_db "
+           + (", ".join(f"{m} {v}" for m, v in spec.report.seed_spread_db.items()) or "none")
            + ".", ""]
-    found = findings_on_means(study, params, nudged)
+    found = findings_on_means(study, spec, nudged)
     if found:
         md += ["## The findings between learned models, on the mean of each model's seeds", "",
                "The report decides them on the default run (seed 0). Here the same rule reads the mean of the seeds "
@@ -235,8 +237,8 @@ def report(df: pd.DataFrame, params: dict, args) -> None:
            "another CPU makes; `--perturbations`).", "",
            "| model | level | 1 thread | 2 threads | difference | perturbed starts: runs, range (min-max) |",
            "|---|---|---|---|---|---|"]
-    base = df[(df.width == params["train"]["width"]) & (df.steps == params["train"]["steps"]) & (df.seed == 0)]
-    near = at_default(nudged, params)
+    base = df[(df.width == spec.train.width) & (df.steps == spec.train.steps) & (df.seed == 0)]
+    near = at_default(nudged, spec)
     near = near[near.seed == 0]
     worst, inside, ranged = {}, {}, {}
     for (m, lv), rows in base.groupby(["model", "level"]):

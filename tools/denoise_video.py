@@ -13,7 +13,6 @@ a lossless grey FFV1 AVI in sRGB. HQ-SSL's posterior needs the noise parameters 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import tempfile
 from pathlib import Path
@@ -21,31 +20,32 @@ from pathlib import Path
 import numpy as np
 
 from core.colour import linear_to_srgb
-from core.config import InputError, load_params, stage_main
+from core.config import InputError, stage_main
 from core.frames import read_video, to_grey_linear, write_video
 from core.registry import DEGRADATIONS
+from core.spec import Spec, load_spec, replace
 from engine.infer import run_model
-from engine.own_data import observed_params, train_on_noisy
+from engine.own_data import observed_spec, train_on_noisy
 from models.checkpoint import load_model
 
 
-def peak_rate(params: dict, model: str) -> float:
+def peak_rate(spec: Spec, model: str) -> float:
     tuned = Path("data/models") / model / "tune.json"
     if tuned.is_file():
         return float(json.loads(tuned.read_text())["lr"])
-    return max(float(g) for g in params["train"]["lr_grid"])
+    return max(float(g) for g in spec.train.lr_grid)
 
 
-def denoise_frames(frames: np.ndarray, params: dict, model: str, sigma: dict[str, float], lr: float,
+def denoise_frames(frames: np.ndarray, spec: Spec, model: str, sigma: dict[str, float], lr: float,
                    work: Path) -> np.ndarray:
     """Noisy grey linear frames [N, H, W] -> restored [N, H, W], by a model trained on them alone."""
-    taken = (params["models"][model].get("args") or {}).get("frames", 1)
+    taken = spec.models[model].args.get("frames", 1)
     if taken != 1:
         raise InputError(f"--model {model} takes {taken} frames; use a single-frame model (n2v, hqssl)")
-    length = 2 * params["data"]["tau"] + 1  # training windows of the suite's sequence length (their middle frame)
+    length = spec.data.length  # training windows of the suite's sequence length (their middle frame)
     if len(frames) < length:
         raise InputError(f"the video has {len(frames)} frames; it needs at least 2*data.tau+1 = {length}")
-    net = load_model(train_on_noisy(model, params, frames, np.arange(len(frames) - length + 1), work, lr, sigma))
+    net = load_model(train_on_noisy(model, spec, frames, np.arange(len(frames) - length + 1), work, lr, sigma))
     return run_model(net, frames[:, None], DEGRADATIONS.build("observed", **sigma), sigma)[0]
 
 
@@ -64,25 +64,25 @@ def main(argv: list[str] | None = None) -> None:
         raise InputError(f"output {args.output} must end in .avi (a lossless FFV1 video)")
     if args.output.resolve() == args.video.resolve():
         raise InputError(f"output {args.output} is the input video; name another file")
-    params = copy.deepcopy(load_params())
+    spec = load_spec()
     if args.steps:
-        params["train"]["steps"] = args.steps
-    if args.model not in params["models"]:
+        spec = replace(spec, train=replace(spec.train, steps=args.steps))
+    if args.model not in spec.models:
         raise InputError(f"--model {args.model} is not in params.yaml `models`; use n2v or hqssl")
     sigma = {"sigma_s": args.sigma_s, "sigma_r": args.sigma_r}
-    observed_params(params, args.model, sigma)  # refuses a model that trains on clean frames
-    if not (params["models"][args.model].get("args") or {}).get("blind", False) and not any(sigma.values()):
+    observed_spec(spec, args.model, sigma)  # refuses a model that trains on clean frames
+    if not spec.models[args.model].args.get("blind", False) and not any(sigma.values()):
         raise InputError(f"--model {args.model} uses the noise level (HQ-SSL's posterior, a non-blind network): "
                          "give --sigma-s and --sigma-r")
     if not args.video.is_file():
         raise InputError(f"video {args.video} does not exist; give the path of your noisy video")
     rgb, fps = read_video(args.video)
     frames = to_grey_linear(rgb, args.height or rgb.shape[1])
-    if min(frames.shape[1:]) < params["train"]["crop"]:
+    if min(frames.shape[1:]) < spec.train.crop:
         raise InputError(f"video {args.video} is {frames.shape[2]}x{frames.shape[1]}, smaller than train.crop="
-                         f"{params['train']['crop']}; give a larger --height or lower train.crop")
+                         f"{spec.train.crop}; give a larger --height or lower train.crop")
     with tempfile.TemporaryDirectory() as work:
-        out = denoise_frames(frames, params, args.model, sigma, peak_rate(params, args.model), Path(work))
+        out = denoise_frames(frames, spec, args.model, sigma, peak_rate(spec, args.model), Path(work))
     grey = (np.clip(linear_to_srgb(np.clip(out, 0, 1)), 0, 1) * 255 + 0.5).astype(np.uint8)
     write_video(args.output, np.repeat(grey[..., None], 3, axis=-1), fps)
     print(f"wrote {args.output}: {len(grey)} frames, {grey.shape[2]}x{grey.shape[1]}, denoised by {args.model}")

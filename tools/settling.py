@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.spec import Spec
 from tools.budget import chosen_rates, still_valid, train_jobs, with_keys
 from tools.budget_report import OUT, STEADY_DB, with_perturb
 
@@ -24,10 +25,10 @@ CSV = OUT / "settling.csv"
 REPORT = Path("reports/settling.md")
 
 
-def settling_jobs(params: dict, lrs: dict, models: list[str], steps: list[int], perturbations: int) -> list[dict]:
+def settling_jobs(spec: Spec, lrs: dict, models: list[str], steps: list[int], perturbations: int) -> list[dict]:
     """Seed 0 of each model at each budget: one thread, two threads, and one thread from each nudged start."""
     runs = [(1, 0), (2, 0)] + [(1, k) for k in range(1, perturbations + 1)]
-    return [{"params": params, "model": m, "width": params["train"]["width"], "seed": 0, "steps": n,
+    return [{"spec": spec, "model": m, "width": spec.train.width, "seed": 0, "steps": n,
              "threads": t, "lr": lrs[m], "perturb": p} for m in models for n in steps for t, p in runs]
 
 
@@ -77,14 +78,18 @@ def main() -> None:
     ap.add_argument("--perturbations", type=int, default=3, help="nudged starts per model and budget")
     ap.add_argument("--jobs", type=int, default=2, help="cores to use")
     args = ap.parse_args()
-    from core.config import load_params
+    from core.config import InputError
+    from core.spec import load_spec
 
-    params = load_params()
-    if unknown := [m for m in args.models if m not in params["models"]]:
+    try:
+        spec = load_spec()
+    except InputError as e:
+        raise SystemExit(f"tools.settling: {e}")
+    if unknown := [m for m in args.models if m not in spec.models]:
         raise SystemExit(f"tools.settling: {', '.join(unknown)} not in params.yaml `models`; name models from there")
     if bad := [n for n in args.steps if n < 1]:
         raise SystemExit(f"tools.settling: --steps {bad[0]} is not a budget; give whole numbers of steps >= 1")
-    jobs = with_keys(settling_jobs(params, chosen_rates(args.models), args.models, args.steps, args.perturbations),
+    jobs = with_keys(settling_jobs(spec, chosen_rates(args.models), args.models, args.steps, args.perturbations),
                      "tools.settling")
     former = [pd.read_csv(p) for p in (OUT / "budget.csv", CSV) if p.is_file()]
     kept, todo = still_valid(pd.concat(former).drop_duplicates(["key", "level"]) if former else None, jobs)

