@@ -88,7 +88,7 @@ def test_video_set_without_test_scenes(workdir, capsys):
 
 def test_unknown_noise_level(workdir, capsys):
     err = fails(noise, base_params(**{"noise.level": "medium"}), capsys)
-    assert "noise.level is 'medium'; valid values are low, high, both" in err
+    assert "noise.level is 'medium'; it must be low, high or both" in err
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "bad frame", "short"])

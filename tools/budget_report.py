@@ -111,7 +111,7 @@ def seed_means(study: pd.DataFrame, spec: Spec) -> pd.DataFrame:
         e = spec.models[m]
         rows += [{"table": t, "method": entry_label(spec, m, t), "blind": int(bool(e.args.get("blind"))),
                   "level": level, "subset": "avg", "psnr": g.psnr.mean(), "seeds": g.seed.nunique()}
-                 for t in sorted({2, 3, 4} & set(e["tables"]))]
+                 for t in sorted({2, 3, 4} & set(e.tables))]
     return pd.DataFrame(rows)
 
 
