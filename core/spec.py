@@ -286,9 +286,31 @@ class Deblur(Section):
 class Report(Section):
     profile: str = setting("a profile name", "the profile the params came from (tools/profile.py)")
     studies: Names = setting("registered studies", "the sections of reports/tables.md", min_length=1)
-    margin_db: float = setting("a number >= 0", "a difference within this is within noise, dB", ge=0)
-    seed_spread_db: dict[str, Annotated[float, Field(ge=0)]] = optional(
-        {}, "a mapping of model to dB, e.g. {d2d: 0.5}", "each model's spread over seeds and nudged starts, dB")
+    spreads: str = setting("a spreads file the budget study wrote (python -m tools.budget)",
+                           "where the findings' margins come from", min_length=1)
+
+
+class Spreads(Section):
+    """What the budget study measured for the findings' margins (reports/budget/spreads.json, tools/budget.py):
+    never typed by hand, so a report's margins are those of the study it names."""
+    study: str = setting("a text", "which study measured them, and its command")
+    margin_db: float = setting("a number >= 0", "the largest spread between seeds: within noise in finding (3) "
+                               "and for a model without a spread of its own, dB", ge=0)
+    seed_spread_db: dict[str, Annotated[float, Field(ge=0)]] = setting(
+        "a mapping of model to dB", "each model's max - min test PSNR over its seeds and nudged starts, dB")
+
+
+def load_spreads(path: str | Path) -> Spreads:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"report.spreads names {path}, which does not exist; run `python -m tools.budget` (or "
+                         f"restore it with `git checkout {path}`)")
+    try:
+        return Spreads.model_validate_json(path.read_text())
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise InputError(f"{path}: {'.'.join(map(str, first['loc']))} {first['msg'].lower()}; write it again with "
+                         "`python -m tools.budget --report-only`") from None
 
 
 class Spec(Section):
@@ -311,10 +333,6 @@ class Spec(Section):
         for name in self.own_data.test_frames:
             if name not in self.models:
                 raise ValueError(f"@own_data.test_frames: keys of `models` ({name} is not one)")
-        for name in self.report.seed_spread_db:
-            if name not in self.models:
-                raise ValueError(f"@report.seed_spread_db.{name}: a model of `models` (drop the entry when its "
-                                 "model is gone)")
         return self
 
 

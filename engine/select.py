@@ -3,12 +3,9 @@ procedure every learned model goes through, as the classical methods' strengths 
 Rates within `train.lr_tie_db` of the best are a tie, which the lowest of them wins (`chosen_rate`).
 
 Each rate of `train.lr_grid` trains for the full budget (a short run favours rates that barely move the model
-from its start: tried, it chose 1e-4 for every deformable model). `train.rate_workers` runs that many rates
-side by side, one thread each. Measured on this project's 2-core machine (a quiet one), two rates side by side
-against one after the other with 2 threads each: Deformable 2D 300 steps 31.7 s against 56 s; 100 steps of
-DnCNN 25.4 s against 29 s, of Deformable 3D 15.2 s against 20 s, of NLRN 18.3 s against 24.6 s (process start
-included): small convolutions leave a second thread of one process half idle. Each run is scored by the mean
-PSNR of the validation sequences at every test level of the model's degradation; the best run is the model.
+from its start). `train.rate_workers` runs that many rates side by side, one thread each: small convolutions
+leave a second thread of one process half idle (docs/recipe.md). Each run is scored by the mean PSNR of the
+validation sequences at every test level of the model's degradation; the best run is the model.
 """
 from __future__ import annotations
 
@@ -75,11 +72,8 @@ def workers(train: Train) -> int:
 
 def chosen_rate(psnr: dict[float, float], tie_db: float) -> float:
     """The lowest rate whose validation PSNR is within tie_db of the best (the one-standard-error rule of model
-    selection: among scores the noise cannot tell apart, the most conservative). Why: a difference below the
-    seed spread of validation (0.08 dB for Deformable 3D, 0.24 for DnCNN over 3 seeds at 300 steps) is a coin
-    toss, and the higher rate is the less stable: DnCNN at 3e-3 beat 1e-3 by 0.05 dB on validation with seed 0,
-    yet seed 1 of 4 at 3e-3 stayed at its noisy input (28.85 / 24.50 dB low / high on test; seeds 0, 2, 3
-    33.06-33.70 / 28.90-29.52), while seeds 0-2 at 1e-3 all learned (33.39-33.94 / 29.06-29.84)."""
+    selection: among scores the noise cannot tell apart, the most conservative): a difference below the seed
+    spread of validation is a coin toss, and the higher rate is the less stable (docs/recipe.md)."""
     best = max(psnr.values())
     return min(lr for lr, p in psnr.items() if p >= best - tie_db)
 

@@ -248,9 +248,8 @@ def settle_batch_norm(net, objective, data, cfg: Train, frames: int, degradation
     """Batch norm's statistics measured anew at the final weights, over train.bn_batches fresh training batches
     (an equal-weight mean: momentum None), before the model is saved; returns the batches used (0: no batch
     norm). Why: the running means of training mix statistics of the last tens of steps' weights, which at our
-    rates still move, and the noise level drawn per crop makes batch statistics vary widely: DnCNN, trained
-    300 steps and scored with its running statistics, fell below its noisy input (27.65 / 23.86 dB low / high,
-    the input 28.89 / 24.56); with statistics measured anew 32.60 / 28.81. The idea of fvcore's PreciseBN
+    rates still move, and the noise level drawn per crop makes batch statistics vary widely (DnCNN fell below
+    its noisy input with them: docs/recipe.md). The idea of fvcore's PreciseBN
     (torch.optim.swa_utils.update_bn does it too, but gives the model one input, not frames and a noise map)."""
     norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     n = cfg.bn_batches if norms else 0

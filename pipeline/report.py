@@ -13,7 +13,7 @@ import studies  # noqa: F401  (registers the studies)
 from core.config import InputError, atomic_write, stage_main
 from core.frames import load_shard
 from core.registry import STUDIES
-from core.spec import Spec, load_spec
+from core.spec import Spec, load_spec, load_spreads
 from core.results import EVAL, MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
 from studies.base import Evidence, keys_in_tables
 
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         raise InputError(f"no study {', '.join(unknown)}; registered: {', '.join(sorted(STUDIES))}")
     ours, motion, info = collect(study_keys(spec, chosen))
     test = load_shard("data/scenes/test.npz")
-    ev = Evidence(spec, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
+    spreads = load_spreads(spec.report.spreads)
+    ev = Evidence(spec, spreads, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
                   REPORTS / "figures")
     subsets = ", ".join(f"#{i + 1} {v}" for i, v in enumerate(spec.scenes.test_videos))
     t = spec.train
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
              else "the last step's weights")
           + (f" (batch-norm statistics measured anew there over {t.bn_batches} training batches). "
              if t.bn_batches else ". ") +
-          "How PSNR grows with the training budget: `python -m tools.budget` (writes reports/budget.md).",
+          "How PSNR grows with the training budget: `python -m tools.budget` (writes reports/budget.md). "
+          f"The findings' margins come from {spec.report.spreads}: {spreads.study}.",
           "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "
           "is the mean over its sequences, avg the mean over subsets. **Bold**: best, *italics*: second best "
           "(PSNR).", ""]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.frames import load_shard
 from core.results import EVAL
-from core.spec import Spec
+from core.spec import Spec, Spreads
 
 
 def keys_in_tables(spec: Spec, tables, groups: tuple[str, ...] = ("baselines", "models")) -> list[str]:
@@ -30,9 +30,10 @@ def entry_label(spec: Spec, key: str, table: int | None = None) -> str | None:
 
 @dataclass
 class Evidence:
-    """Everything a study may read: the spec, every method's results and motion rows, each method's info.json
+    """Everything a study may read: the spec, the budget study's spreads (the findings' margins), every method's results and motion rows, each method's info.json
     (by params key), the clean test shard, the degraded test sets by level, and where figures go."""
     spec: Spec
+    spreads: Spreads
     results: pd.DataFrame
     motion: pd.DataFrame
     info: dict[str, dict]

@@ -68,7 +68,7 @@ class GaussianNoise(Study):
                "the paper's sizes (NLRN: 128 filters, 12 states, 45x45 neighbourhood); ours: other images, 2-core "
                "budgets and sizes (params.yaml): only the order and the gaps compare.", ""]
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
-        margin = spec.report.margin_db
+        margin = ev.spreads.margin_db
         md += findings_markdown(findings(ours, labels, margin), margin)
         md += sizes_markdown(ev, ev.keys_in_table(TABLE))
         md += ["Speed and peak memory of NLRN against DnCNN on the same frames, tiled and untiled: "

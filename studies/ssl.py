@@ -89,7 +89,7 @@ class SelfSupervised(Study):
                "days on ImageNet; ours are grey frames with signal-dependent raw noise and a CPU budget: only the "
                "gaps between rows compare.", ""]
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
-        margin = spec.report.margin_db
+        margin = ev.spreads.margin_db
         md += findings_markdown(findings(ours, labels, margin), margin)
         md += sizes_markdown(ev, keys)
         self.draw(ev, keys)

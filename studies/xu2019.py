@@ -191,12 +191,12 @@ class Xu2019(Study):
         labels = {role: ev.label(key, table) for role, (table, key) in ROLES.items()}
         learned_video = {ev.label(k, 3) for k, e in spec.models.items() if 3 in e.tables}
         with_, without = self.shares(ev, "d3d"), self.shares(ev, "d3d_no_annealing")
-        margin = spec.report.margin_db
-        measured = spec.report.seed_spread_db
+        margin = ev.spreads.margin_db
+        measured = {k: v for k, v in ev.spreads.seed_spread_db.items() if k in spec.models}
         spreads, twins = role_spreads(spec, measured, margin)
         md += ["## Which of the paper's findings hold in this run", "",
                "A difference is \"within noise\" when it is within the spread of the same training run again "
-               "(`python -m tools.budget`: three seeds and three starts nudged by 1e-6, at the default budget): in "
+               f"(from {spec.report.spreads}: {ev.spreads.study}): in "
                "(1), (2), (4) and (6) the larger spread of the two models compared ("
                + ", ".join(f"{spec.models[k].label} ({k}) {float(v):.2f} dB" for k, v in measured.items())
                + f"; {margin:.2f} dB, the largest spread between seeds, for a model the study did not train), and "

@@ -20,7 +20,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 # Every package (a folder with __init__.py), the profiles, the published figures and the DVC files.
 PROJECT_FILES = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "tests") + [
-    "profiles", "reports/paper", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"]
+    "profiles", "reports/paper", "reports/budget/spreads.json", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"]
 
 
 def copy_project(dest: Path) -> Path:
@@ -86,7 +86,6 @@ def ssl_only(params: dict) -> None:
     """One study's models and methods (ssl): a pipeline of every stage kind at a quarter of the stages."""
     keep = {"n2c", "n2n", "n2v", "hqssl"}
     params["models"] = {k: v for k, v in params["models"].items() if k in keep}
-    params["report"]["seed_spread_db"] = {}  # the measured spreads are of models this pipeline drops
     params["baselines"] = {k: v for k, v in params["baselines"].items() if k in ("reference_frame", "bm3d")}
     params["report"]["studies"] = ["ssl"]
 

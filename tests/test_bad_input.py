@@ -139,8 +139,21 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch
     ({"models.n2v": {"arch": "unet", "args": {"frames": 1, "blind": True, "base": "neighbours"}, "objective":
                      "noise2void", "degradation": "blur", "label": "Noise2Void", "tables": ["ssl"]}},
      "models.n2v.degradation is 'blur'; it must be a degradation that adds noise: the objective noise2void"),
-    ({"report.seed_spread_db": {"d3dd": 0.2}}, "report.seed_spread_db.d3dd is 0.2; it must be a model of `models`"),
-    ({"report.seed_spread_db": {"d3d": -0.2}}, "report.seed_spread_db.d3d is -0.2; it must be greater than or equal to 0"),
+    ({"train.stpes": 5}, "train.stpes is not a setting (did you mean train.steps?)"),
+    ({"report.margin_db": 1.0}, "report.margin_db is not a setting (known: profile, spreads, studies)"),
+    ({"train.max_offset": float("inf")}, "train.max_offset is inf; it must be a number > 0"),
+    ({"train.lr_grid": [float("nan")]}, "train.lr_grid.0 is nan; it must be"),
+    ({"render.width": -5}, "render.width is -5; it must be an integer >= 16"),
+    ({"render.fps": 0}, "render.fps is 0; it must be an integer >= 1"),
+    ({"render.photographs": ["nosuch", "coffee", "cat", "moon", "coins"]},
+     "it must be names of skimage.data photographs (nosuch is not one)"),
+    ({"report.studies": []}, "report.studies is []; it must be registered studies"),
+    ({"models.d3d": {"arch": "deformable_3d", "args": {"frames": 5, "kernel": [4, 4, 4]}, "label": "D3D",
+                     "tables": [3]}}, "it must be kernel sizes odd and positive (got [4, 4, 4])"),
+    ({"models.kpn5_image": {"arch": "kpn", "args": {"frames": 1, "kernel_size": 0}, "label": "KPN", "tables": [2]}},
+     "it must be kernel sizes odd and positive (got 0)"),
+    ({"models.d3d": {"arch": "deformable_3d", "args": {"frames": 5}, "label": "D3D", "tables": [3, 3]}},
+     "models.d3d.tables is [3, 3]; it must be a list without repeats (named twice: 3)"),
     ({"report.studies": ["xu2018"]}, "report.studies is 'xu2018'; it must be a registered study (deblur, gauss, ssl, xu2019)"),
 ])
 def test_the_check_stage_refuses_a_bad_setting_with_one_line(workdir, capsys, setting, expected):

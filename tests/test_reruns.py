@@ -1,6 +1,7 @@
 """`dvc exp run -S noise.level=high` re-runs only what depends on the noise level: on the tiny profile trimmed to
 one study (every stage kind, a quarter of the stages), in a file of its own so that a second test worker runs it
 beside the full tiny run of test_end_to_end.py."""
+import json
 import re
 
 from tests.conftest import run
@@ -13,3 +14,17 @@ def test_a_new_noise_level_reruns_noise_baselines_evaluation_and_report_only(ssl
     # own_data@ trains on the noisy test frames themselves: a new noise level is new training data there
     assert {s.split("@")[0] for s in ran} == {"check", "noise", "baselines", "evaluate", "own_data", "report"}
     assert not any(s.startswith(("train", "scenes", "motion", "render")) for s in ran)
+
+
+def test_the_findings_margins_are_the_budget_studys_file_and_a_new_spread_reruns_the_report_alone(ssl_project):
+    """The margins are an output of the budget study (report.spreads), a dependency of the report stage: a spread
+    changed there re-runs the report only, and its verdicts are decided with the new margin."""
+    spreads = ssl_project / "reports/budget/spreads.json"
+    before = (ssl_project / "reports/tables.md").read_text()
+    measured = json.loads(spreads.read_text())
+    assert f"A difference within {measured['margin_db']:.2f} dB" in before
+    spreads.write_text(json.dumps({**measured, "margin_db": 0.05}))
+    proc = run(["dvc", "repro"], ssl_project)
+    assert set(re.findall(r"Running stage '([^']+)'", proc.stdout)) == {"report"}
+    after = (ssl_project / "reports/tables.md").read_text()
+    assert "A difference within 0.05 dB" in after and "A difference within 0.05 dB" not in before

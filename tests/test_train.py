@@ -233,7 +233,7 @@ def test_training_keeps_the_best_rate_on_validation_and_skips_one_that_diverges(
     tuned = train_and_select("kpn5_image", params, Path("m"), Path("ck"))
     assert tuned["validation_psnr"]["1000"] == float("-inf") and np.isfinite(tuned["validation_psnr"]["0.003"])
     assert json.loads(Path("m/tune.json").read_text())["lr"] == 3e-3
-    assert validation_psnr(Path("m/model.pt"), {}, 0) == pytest.approx(tuned["validation_psnr"]["0.003"])
+    assert validation_psnr(Path("m/model.pt"), params.models["kpn5_image"], 0) == pytest.approx(tuned["validation_psnr"]["0.003"])
     assert Path("m/live/metrics.json").is_file() and not Path("m/rates").exists()
 
 
