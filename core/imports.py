@@ -33,6 +33,8 @@ def direct_imports(path: Path, root: Path = ROOT) -> set[str]:
                 base = ".".join([*parts, base]) if base else ".".join(parts)
             found.add(base)
             found |= {f"{base}.{a.name}" for a in node.names}
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "import_all":  # core.registry
+            found |= {f"{package}.{p.stem}" for p in path.parent.glob("*.py") if p.name != "__init__.py"}
     ours = packages(root)
     return {m for m in found if m.split(".")[0] in ours}
 

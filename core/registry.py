@@ -1,9 +1,19 @@
 """One name, one place (after BasicSR's `Registry`): models, classical baselines, degradations, training
-objectives and studies register themselves by name, and params name them. Importing a package registers
-everything in it (models/__init__.py, baselines/__init__.py, ...)."""
+objectives and studies register themselves by name, and params name them. Importing a package imports every
+module of its folder (`import_all`, as BasicSR scans its arch folder), so a new file registers itself."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from pathlib import Path
 from typing import Any, Callable, Iterator
+
+
+def import_all(package: str, init_file: str) -> None:
+    """Import every module of the package whose __init__.py is init_file (core/imports.py follows this call, so
+    a stage's dvc.yaml deps and a run key cover every module it registers)."""
+    for info in pkgutil.iter_modules([str(Path(init_file).parent)]):
+        importlib.import_module(f"{package}.{info.name}")
 
 
 class Registry:

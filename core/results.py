@@ -15,13 +15,12 @@ import pandas as pd
 
 from core.config import InputError, atomic_write
 from core.metrics import srgb_scores
+from core.paths import NOISY
 from core.spec import Rows, Spec
 
 RESULT_COLUMNS = ["table", "method", "blind", "level", "subset", "psnr", "ssim"]
 MOTION_COLUMNS = ["method", "fps", "mse"]
-EVAL = Path("data/eval")
 ON_TEST = "_on_test"  # data/eval/<model>_on_test: a self-supervised model trained on the noisy test frames
-NOISY = Path("data/noisy")
 
 
 def named_entry(spec: Spec, group: str, argv: list[str], module: str) -> tuple[str, Rows]:

@@ -3,17 +3,12 @@ from the stage's seed, the level and the set's name, so the same params give the
 or a set does not change the others."""
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
-from degradations.base import Degradation
+from core.seeds import derived_seed
 
 
-def set_seed(seed: int, level: str, name: str) -> int:
-    return seed * 1_000_003 + zlib.crc32(f"{level}/{name}".encode())
-
-
-def make_test_sets(degradation: Degradation, clean_sets: dict[str, np.ndarray], level: str,
-                   seed: int) -> dict[str, np.ndarray]:
-    return {name: degradation.test_set(clean, level, set_seed(seed, level, name)) for name, clean in clean_sets.items()}
+def make_test_sets(degradation, clean_sets: dict[str, np.ndarray], level: str, seed: int) -> dict[str, np.ndarray]:
+    """Each clean set degraded at `level` by a degradation (degradations/base.py) with its own derived seed."""
+    return {name: degradation.test_set(clean, level, derived_seed(seed, f"{level}/{name}"))
+            for name, clean in clean_sets.items()}

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from core.config import InputError
 from core.frames import load_shard
-from degradations.base import Degradation
+from core.seeds import derived_seed
 
 
 class TrainingSequences:
@@ -54,14 +53,10 @@ class TrainingSequences:
             clean.append(patch)
         return torch.stack(clean)
 
-    def batch(self, seed: int, step: int, size: int, crop: int, frames: int, degradation: Degradation) -> dict:
-        """{"clean", "input", "condition", "params"} of one step, and "generator": the step's random stream,
+    def batch(self, seed: int, step: int, size: int, crop: int, frames: int, degradation) -> dict:
+        """{"clean", "input", "condition", "params"} of one step (the degradation: degradations/base.py), and
+        "generator": the step's random stream,
         where an objective that needs more draws (a second noisy copy, a mask) continues."""
-        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        g = torch.Generator().manual_seed(derived_seed(seed, step))
         clean = self.clean_batch(g, size, crop, frames)
         return {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
-
-
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    np.random.seed(seed)

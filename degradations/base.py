@@ -4,16 +4,11 @@ and what a non-blind restorer is told (the condition, e.g. a noise map). Stages,
 methods see only this interface, so a new degradation (Gaussian noise, blur) adds one file."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import torch
-
-
-def reference(frames):
-    """The reference frame of a [B, T, H, W] stack, kept as [B, 1, H, W] (the middle frame, T odd)."""
-    t = frames.shape[1]
-    return frames[:, t // 2:t // 2 + 1]
+from core.frames import reference
+from core.paths import NOISY, SCENES_TEST, SCENES_TRAIN, SCENES_VAL
 
 
 class Degradation:
@@ -21,12 +16,12 @@ class Degradation:
     levels: dict[str, dict[str, float]] = {}  # test level -> its parameters
     draws = True  # apply() draws a new independent degradation each call (False: the frames are the observation)
     # Where its seeded test sets live (one <level>.npz each) and the clean frames they were made from.
-    test_folder = Path("data/noisy")
-    clean_test = Path("data/scenes/test.npz")
+    test_folder = NOISY
+    clean_test = SCENES_TEST
     # Where training and validation sequences come from; `window`: the clean frames a training pair needs (None:
     # the model's own frames). Blur reads windows of sharp 240 fps frames instead of the 30 fps scenes.
-    train_folder = Path("data/scenes/train")
-    val_set = Path("data/scenes/val.npz")
+    train_folder = SCENES_TRAIN
+    val_set = SCENES_VAL
     window: int | None = None
 
     def level(self, name: str) -> dict[str, float]:

@@ -9,10 +9,10 @@ frame is one frame [B, 1, H, W]. The training windows come from the train clips 
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 
+from core.paths import BLUR
 from core.registry import DEGRADATIONS
 from degradations.base import Degradation
 
@@ -32,10 +32,10 @@ def average_middle(clean: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
 
 @DEGRADATIONS.register("blur")
 class Blur(Degradation):
-    test_folder = Path("data/blur/blurry")
-    clean_test = Path("data/blur/clean.npz")
-    train_folder = Path("data/blur/train")
-    val_set = Path("data/blur/val.npz")
+    test_folder = BLUR / "blurry"
+    clean_test = BLUR / "clean.npz"
+    train_folder = BLUR / "train"
+    val_set = BLUR / "val.npz"
     window = WINDOW
 
     def __init__(self, noise: float = 0.0):

@@ -9,11 +9,11 @@ condition is the noise std, constant over the image.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 
 from core.colour import linear_to_srgb, srgb_to_linear
+from core.paths import GAUSS
 from core.registry import DEGRADATIONS
 from degradations.base import Degradation
 
@@ -24,8 +24,8 @@ TRAIN_SIGMA = (5.0, 55.0)
 @DEGRADATIONS.register("gauss")
 class Gauss(Degradation):
     levels = {name: {"sigma": s / 255.0} for name, s in LEVELS.items()}
-    test_folder = Path("data/gauss/noisy")
-    clean_test = Path("data/gauss/clean.npz")
+    test_folder = GAUSS / "noisy"
+    clean_test = GAUSS / "clean.npz"
 
     def sample_params(self, n, generator):
         u = torch.rand(n, generator=generator, dtype=torch.float64)

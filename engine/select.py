@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 from core.config import InputError
 from core.frames import load_shard
 from core.results import score_sequences, write_json
+from core.seeds import derived_seed
 from core.spec import ModelEntry, Spec, Train
 from engine.infer import run_model
 from engine.train import Diverged, train
@@ -30,7 +30,7 @@ from models.checkpoint import load_model
 def validation_sets(degradation, clean: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """The validation sequences degraded at each test level of the degradation, seeded (not `noise.level`:
     a model is tuned once, whatever levels a run reports)."""
-    return {lv: degradation.test_set(clean, lv, seed * 1_000_003 + zlib.crc32(f"tune/{lv}".encode()))
+    return {lv: degradation.test_set(clean, lv, derived_seed(seed, f"tune/{lv}"))
             for lv in degradation.levels}
 
 

@@ -27,7 +27,8 @@ from tqdm import tqdm
 from core.config import InputError, atomic_write
 from core.imports import ROOT, import_closure
 from core.spec import ModelEntry, Spec, Train
-from core.training_data import TrainingSequences, seed_everything
+from core.seeds import seed_everything
+from core.training_data import TrainingSequences
 from degradations import degradation_for
 from models.checkpoint import build_model, load_state, model_spec, save_model
 from objectives import objective_for

@@ -1,7 +1,7 @@
 """PyTorch denoisers, registered by name. Importing the package registers every model."""
-from core.registry import MODELS
-from models import (blindspot, deformable, direct, dncnn, kpn, nlrn, svrnn,  # noqa: F401  (registration)
-                    unet_denoiser)
+from core.registry import MODELS, import_all
+
+import_all(__name__, __file__)
 
 
 def build(arch: str, **kwargs):

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from core.colour import linear_to_srgb, srgb_to_linear
+from core.frames import reference
 
 # Where a residual network estimates the noise: "srgb", the gamma-corrected frame (the sRGB images DnCNN and
 # NLRN were designed on, and the domain of the loss and the metrics), or "linear", the frames as they travel.
@@ -62,7 +63,7 @@ class Denoiser(nn.Module):
         frames of the input are gamma-corrected (the noise map stays a linear std). Why: the L1 loss on sRGB
         outputs weighs a linear residual by the gamma's slope, up to 12.92 on dark pixels, and in linear light
         DnCNN's 300-step CPU run stayed at its noisy input (28.9 dB low at a peak rate of 1e-3; 33.6 dB in sRGB)."""
-        ref = frames[:, self.frames // 2:self.frames // 2 + 1]
+        ref = reference(frames)
         if domain == "linear":
             return ref - estimate(x)
         x = torch.cat([linear_to_srgb(x[:, :self.frames]), x[:, self.frames:]], 1)

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from core.frames import reference
 from core.registry import MODELS
 from models.base import Denoiser
 from models.unet import pad_to_multiple
@@ -68,7 +69,7 @@ class SVRNN(Denoiser):
             self.r2.bias.zero_()
 
     def denoise(self, frames, x):
-        ref = frames[:, self.frames // 2:self.frames // 2 + 1]
+        ref = reference(frames)
         x, h, w = pad_to_multiple(x, 4)  # a stride-2 encoder and the weight CNN's two poolings
         full = lrelu(self.e1(x))
         feat = lrelu(self.e2(full))

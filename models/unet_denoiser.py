@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from core.frames import reference
 from core.registry import MODELS
 from models.base import Denoiser
 from models.unet import OffsetUNet
@@ -49,6 +50,6 @@ class UNetDenoiser(Denoiser):
             self.net.head.bias.zero_()
 
     def denoise(self, frames, x):
-        ref = frames[:, self.frames // 2:self.frames // 2 + 1]
+        ref = reference(frames)
         start = ref if self.base == "noisy" else neighbour_mean(ref)
         return start + self.net(x)[0], {}

@@ -1,9 +1,10 @@
 """Training objectives: the step from a batch to a loss, one registered class per regime (after BasicSR's
 `optimize_parameters` and deepinv's `Loss`). Importing the package registers every objective."""
-from core.registry import OBJECTIVES
+from core.registry import OBJECTIVES, import_all
 from core.spec import ModelEntry, Train
-from objectives import self_supervised, supervised  # noqa: F401  (registration side effect)
-from objectives.base import Objective
+
+import_all(__name__, __file__)
+from objectives.base import Objective  # noqa: E402
 
 
 def objective_for(entry: ModelEntry, train: Train, degradation=None) -> Objective:

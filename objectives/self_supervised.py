@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from core.registry import OBJECTIVES
-from degradations.base import reference
+from core.frames import reference
 from objectives.base import Objective
 
 

@@ -3,7 +3,7 @@ the annealing term of the video kernels (eq. 10-11)."""
 from __future__ import annotations
 
 from core.registry import OBJECTIVES
-from degradations.base import reference
+from core.frames import reference
 from objectives.base import Objective
 from objectives.losses import annealed_loss, annealing_weight, reconstruction_loss
 

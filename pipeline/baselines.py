@@ -20,7 +20,8 @@ from core.config import InputError, stage_main
 from core.frames import load_shard, save_shard
 from core.registry import DEGRADATIONS
 from core.spec import load_spec
-from core.results import (EVAL, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels, score_sequences,
+from core.paths import EVAL
+from core.results import (RESULT_COLUMNS, entry_rows, named_entry, noisy_levels, score_sequences,
                           write_csv, write_json)
 import degradations  # noqa: F401  (registers the degradations)
 

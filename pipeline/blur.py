@@ -19,11 +19,12 @@ import numpy as np
 from core.clips import list_clips, read_clip
 from core.config import InputError, stage_main
 from core.frames import center_crop, save_shard, to_grey_linear
+from core.paths import BLUR
 from core.test_sets import make_test_sets
 from core.spec import load_spec
 from degradations.blur import WINDOW, Blur
 
-OUT = Path("data/blur")
+OUT = BLUR
 
 
 def split_clips(clips: list[Path], test_names: list[str]) -> tuple[list[Path], list[Path]]:

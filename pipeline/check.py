@@ -14,13 +14,14 @@ import degradations  # noqa: F401
 import objectives  # noqa: F401
 import studies  # noqa: F401
 from core.config import InputError, atomic_write, stage_main
+from core.paths import PARAMS_OK
 from core.registry import BASELINES, DEGRADATIONS, MODELS, OBJECTIVES, STUDIES
 from core.spec import ModelEntry, Spec, check_registered, load_spec
 from degradations import degradation_for
 from models.checkpoint import build_model, model_spec
 from objectives import objective_for
 
-OUT = Path("data/params.ok")
+OUT = PARAMS_OK
 REGISTRIES = {"model": MODELS, "baseline": BASELINES, "degradation": DEGRADATIONS, "objective": OBJECTIVES,
               "study": STUDIES}
 

@@ -12,14 +12,14 @@ import json
 import resource
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from core.config import stage_main
 from core.frames import load_shard, save_shard
 from core.metrics import srgb_mse
-from core.results import (EVAL, MOTION_COLUMNS, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels,
+from core.paths import EVAL, MOTION_SUBSETS, model_folder
+from core.results import (MOTION_COLUMNS, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels,
                           score_sequences, write_csv, write_json)
 from core.spec import load_spec
 from degradations import degradation_for
@@ -31,10 +31,10 @@ from models.checkpoint import load_model
 def main(argv: list[str] | None = None) -> None:
     name, entry = named_entry(load_spec(), "models", sys.argv[1:] if argv is None else argv, "evaluate")
     began = time.perf_counter()
-    model = load_model(Path("data/models") / name / "model.pt")
+    model = load_model(model_folder(name) / "model.pt")
     degradation = degradation_for(entry)
-    trained = json.loads((Path("data/models") / name / "live" / "metrics.json").read_text())
-    tuned = json.loads((Path("data/models") / name / "tune.json").read_text())
+    trained = json.loads((model_folder(name) / "live" / "metrics.json").read_text())
+    tuned = json.loads((model_folder(name) / "tune.json").read_text())
     test = load_shard(degradation.clean_test)
     tau = test["frames"].shape[1] // 2
     levels = noisy_levels(degradation.test_folder)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     if entry.motion:
         # Figure 8 at one level: low when the noise stage made it, else the level there is.
         path = next((p for p in levels if p.stem == "low"), levels[0])
-        noisy, clean = load_shard(path), load_shard("data/motion/subsets.npz")
+        noisy, clean = load_shard(path), load_shard(MOTION_SUBSETS)
         motion = []
         for key in sorted((k for k in clean if k.startswith("fps_")), key=lambda k: -int(k[4:])):
             out, _, _ = run_model(model, noisy[key], degradation, degradation.stored_level(noisy))

@@ -8,7 +8,6 @@ holds the noisy test images and the noisy validation sequences (the classical me
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,11 +15,12 @@ import skimage.data
 
 from core.config import InputError, stage_main
 from core.frames import load_shard, save_shard, to_grey_linear
+from core.paths import GAUSS, SCENES_TEST, SCENES_VAL
 from core.test_sets import make_test_sets
 from core.spec import load_spec
 from degradations.gauss import Gauss
 
-OUT = Path("data/gauss")
+OUT = GAUSS
 
 
 def load_photograph(name: str) -> np.ndarray:
@@ -61,7 +61,7 @@ def clean_set(photographs: list[str], test_frames: np.ndarray) -> dict[str, np.n
 @stage_main
 def main() -> None:
     cfg = load_spec().gauss
-    test, val = load_shard("data/scenes/test.npz")["frames"], load_shard("data/scenes/val.npz")["frames"]
+    test, val = load_shard(SCENES_TEST)["frames"], load_shard(SCENES_VAL)["frames"]
     clean = clean_set(cfg.photographs, test[:, test.shape[1] // 2])
     save_shard(OUT / "clean.npz", **clean)
     degradation = Gauss()

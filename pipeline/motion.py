@@ -14,6 +14,7 @@ from tqdm import tqdm
 from core.clips import list_clips, read_clip
 from core.config import InputError, stage_main
 from core.frames import center_crop, save_shard, to_grey_linear
+from core.paths import MOTION_SUBSETS
 from core.spec import load_spec
 
 SOURCE_FPS = 240
@@ -61,7 +62,7 @@ def main() -> None:
         names += [f"{clip.stem}@{r}" for r in refs]
     if len({s.shape[-2:] for seqs in subsets.values() for s in seqs}) > 1:
         raise InputError("the clips give different frame sizes after motion.crop; lower motion.crop")
-    save_shard("data/motion/subsets.npz", reference=np.array(names),
+    save_shard(MOTION_SUBSETS, reference=np.array(names),
                **{f"fps_{f}": np.concatenate(seqs) for f, seqs in subsets.items()})
 
 

@@ -6,19 +6,19 @@ and adding a level does not change the others.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 import degradations  # noqa: F401  (registers the degradations)
 from core.config import stage_main
 from core.frames import load_shard, save_shard
+from core.paths import MOTION_SUBSETS, NOISY, SCENES_TEST, SCENES_VAL
 from core.registry import DEGRADATIONS
 from core.test_sets import make_test_sets
 from core.spec import load_spec
 from degradations.raw_noise import level_names
 
-OUT = Path("data/noisy")
+OUT = NOISY
 
 
 @stage_main
@@ -26,8 +26,8 @@ def main() -> None:
     cfg = load_spec().noise
     levels = level_names(cfg.level)
     degradation = DEGRADATIONS.build(cfg.degradation)
-    clean = {"test": load_shard("data/scenes/test.npz")["frames"], "val": load_shard("data/scenes/val.npz")["frames"]}
-    clean |= {k: v for k, v in load_shard("data/motion/subsets.npz").items() if k.startswith("fps_")}
+    clean = {"test": load_shard(SCENES_TEST)["frames"], "val": load_shard(SCENES_VAL)["frames"]}
+    clean |= {k: v for k, v in load_shard(MOTION_SUBSETS).items() if k.startswith("fps_")}
     for level in levels:
         stored = {k: np.float32(v) for k, v in degradation.level(level).items()}
         save_shard(OUT / f"{level}.npz", **stored, **make_test_sets(degradation, clean, level, cfg.seed))

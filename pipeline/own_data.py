@@ -16,9 +16,10 @@ import numpy as np
 import degradations  # noqa: F401  (registers the degradations)
 from core.config import InputError, stage_main
 from core.frames import load_shard, save_shard
+from core.paths import EVAL, SCENES_TEST, model_folder
 from core.registry import DEGRADATIONS
 from core.spec import Spec, load_spec
-from core.results import (EVAL, ON_TEST, RESULT_COLUMNS, entry_rows, noisy_levels, score_sequences, write_csv,
+from core.results import (ON_TEST, RESULT_COLUMNS, entry_rows, noisy_levels, score_sequences, write_csv,
                           write_json)
 from degradations import degradation_for
 from engine.infer import run_model
@@ -56,8 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     if len(argv) != 1 or argv[0] not in listed:
         raise InputError(f"usage: python -m pipeline.own_data <one of own_data.test_frames: {', '.join(listed)}>")
     name = argv[0]
-    lr = json.loads((Path("data/models") / name / "tune.json").read_text())["lr"]
-    test = load_shard("data/scenes/test.npz")
+    lr = json.loads((model_folder(name) / "tune.json").read_text())["lr"]
+    test = load_shard(SCENES_TEST)
     tau = test["frames"].shape[1] // 2
     rows, outputs, info = [], {}, {"label": spec.models[name].label + LABEL, "lr": lr}
     for path in noisy_levels():

@@ -9,7 +9,6 @@ down, so sub-pixel motion is anti-aliased.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,6 +17,7 @@ from tqdm import tqdm
 
 from core.config import InputError, stage_main
 from core.frames import write_video
+from core.paths import RENDERED
 from core.spec import Render, load_spec
 
 SUPERSAMPLE = 2
@@ -101,7 +101,7 @@ def main() -> None:
     cfg = load_spec().render
     photos = [load_photograph(n) for n in cfg.photographs]
     rng = np.random.default_rng(cfg.seed)
-    out = Path("data/rendered")
+    out = RENDERED
     for k in tqdm(range(cfg.long_videos), desc="render: videos with cuts"):
         write_video(out / "videos" / f"rendered_{k:02d}.avi", render_long_video(photos, cfg, rng), cfg.fps)
     for k in tqdm(range(cfg.motion_clips), desc="render: 240 fps clips"):

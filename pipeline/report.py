@@ -12,12 +12,12 @@ import pandas as pd
 import studies  # noqa: F401  (registers the studies)
 from core.config import InputError, atomic_write, stage_main
 from core.frames import load_shard
+from core.paths import EVAL, REPORTS, SCENES_TEST
 from core.registry import STUDIES
 from core.spec import Spec, load_spec, load_spreads
-from core.results import EVAL, MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
+from core.results import MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
 from studies.base import Evidence, keys_in_tables
 
-REPORTS = Path("reports")
 DECAYS = {"linear": "linear decay to half", "cosine": "cosine decay to zero"}  # engine/train.learning_rate
 TOPS_WORDS = {"table1": "two convs at twice the width, as Table 1", "narrow": "three convs at the width"}  # models/unet
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise InputError(f"no study {', '.join(unknown)}; registered: {', '.join(sorted(STUDIES))}")
     ours, motion, info = collect(study_keys(spec, chosen))
-    test = load_shard("data/scenes/test.npz")
+    test = load_shard(SCENES_TEST)
     spreads = load_spreads(spec.report.spreads)
     ev = Evidence(spec, spreads, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
                   REPORTS / "figures")

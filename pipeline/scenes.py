@@ -21,9 +21,10 @@ from tqdm import tqdm
 from core.colour import LUMA, UINT8_TO_LINEAR
 from core.config import InputError, atomic_write, stage_main
 from core.frames import center_crop, check_decoded, check_video_file, resolve_videos, save_shard, video_name
+from core.paths import SCENES
 from core.spec import load_spec
 
-OUT = Path("data/scenes")
+OUT = SCENES
 MANIFEST_COLUMNS = ["video", "scene", "start_frame", "end_frame", "fps", "split"]
 
 

@@ -8,15 +8,14 @@ checkpoints in data/checkpoints/ let an interrupted run resume. Several GPUs or 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import degradations  # noqa: F401  (registers the degradations)
 import objectives  # noqa: F401  (registers the objectives)
 from core.config import InputError, stage_main
+from core.paths import CHECKPOINTS, model_folder
 from core.spec import load_spec
 from engine.select import train_and_select
 
-CHECKPOINTS = Path("data/checkpoints")
 
 
 @stage_main
@@ -25,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     spec = load_spec()
     if len(argv) != 1 or argv[0] not in spec.models:
         raise InputError(f"usage: python -m pipeline.train <one of {', '.join(spec.models)}>")
-    train_and_select(argv[0], spec, Path("data/models") / argv[0], CHECKPOINTS)
+    train_and_select(argv[0], spec, model_folder(argv[0]), CHECKPOINTS)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.frames import load_shard
-from core.results import EVAL
+from core.paths import EVAL
 from core.spec import Spec, Spreads
 
 

@@ -8,19 +8,19 @@ fields (the paper's claim is accuracy per size and time), two findings and a fig
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pandas as pd
 
 from core.frames import load_shard
+from core.paths import BLUR, PAPER
 from core.registry import STUDIES
 from studies import figures
 from studies.base import (Evidence, Finding, Study, avg_psnr, decide, findings_markdown, published_markdown,
                           table_markdown)
 
 TABLE = "deblur"
-PUBLISHED = Path("reports/paper/deblur_published.csv")
-DATA = Path("data/blur")
+PUBLISHED = PAPER / "deblur_published.csv"
+DATA = BLUR
 ROLES = {"svrnn": "svrnn", "cnn": "unet_deblur"}
 WIDER = 2.0  # "much larger": at least twice the CNN's radius
 CLAIMS = ["(1) SVRNN beats a plain CNN of about its size trained with the same budget",

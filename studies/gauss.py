@@ -7,16 +7,16 @@ networks trained for days: only the order and the gaps compare); three findings 
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pandas as pd
 
+from core.paths import PAPER
 from core.registry import STUDIES
 from studies.base import (Evidence, Finding, Study, avg_psnr, decide, findings_markdown, published_markdown,
                           sizes_markdown, table_markdown)
 
 TABLE = "gauss"
-PUBLISHED = Path("reports/paper/gauss_published.csv")
+PUBLISHED = PAPER / "gauss_published.csv"
 # (params key) of each role the findings compare.
 ROLES = {"nlrn": "nlrn_gauss", "dncnn": "dncnn_gauss", "bm3d": "bm3d_gauss", "larger": "nlrn_gauss_q11",
          "no_propagation": "nlrn_gauss_no_propagation"}

@@ -8,17 +8,17 @@ self-supervision allows, as labelled extra rows outside the findings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
+from core.paths import PAPER
 from core.registry import STUDIES
 from studies import figures
 from studies.base import (Evidence, Finding, Study, avg_psnr, decide, findings_markdown, published_markdown,
                           sizes_markdown, table_markdown)
 
 TABLE = "ssl"
-PUBLISHED = Path("reports/paper/ssl_published.csv")
+PUBLISHED = PAPER / "ssl_published.csv"
 # (params key) of each role the findings compare.
 ROLES = {"n2c": "n2c", "n2n": "n2n", "n2v": "n2v", "hqssl": "hqssl"}
 CLOSE_DB = 0.5  # "N2N stays close to N2C": Laine et al. report 0.01-0.03 dB; we allow the blind finding's slack
@@ -69,7 +69,7 @@ class SelfSupervised(Study):
     tables = (TABLE,)
 
     def section(self, ev: Evidence) -> list[str]:
-        spec, ours = ev.spec, ev.results
+        ours = ev.results
         levels = sorted(set(ours[ours.table.astype(str) == TABLE].level))
         keys = ev.keys_in_table(TABLE)
         md = ["Every learned model of this table has the same U-Net backbone (HQ-SSL: the same U-Net made blind, "

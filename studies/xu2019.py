@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from core import paths
 from core.registry import STUDIES
 from core.spec import Spec
 from studies import figures
 from studies.base import Evidence, Finding, Study, avg_psnr, decide, entry_label, table_markdown
 
-PAPER = Path("reports/paper/xu2019_tables.csv")
+PAPER = paths.PAPER / "xu2019_tables.csv"
 TITLES = {2: "Table 2: single image denoising", 3: "Table 3: video denoising",
           4: "Table 4: ablation (video, average over the test subsets)"}
 BLIND_TOLERANCE_DB = 0.5  # the paper's blind-vs-non-blind gaps are at most 0.35 dB

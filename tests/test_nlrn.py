@@ -132,7 +132,6 @@ def test_the_gauss_photographs_are_none_the_training_videos_use_and_give_whole_c
 def test_an_unknown_gauss_photograph_is_refused_at_load():
     import yaml
 
-    from core.config import InputError
     from core.imports import ROOT
     from core.spec import Spec, explain
     from pydantic import ValidationError

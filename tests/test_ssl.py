@@ -11,7 +11,7 @@ import degradations  # noqa: F401
 import objectives  # noqa: F401
 from core.config import InputError
 from core.registry import DEGRADATIONS, OBJECTIVES
-from degradations.base import reference
+from core.frames import reference
 from models import build
 from models.blindspot import posterior_mean
 from objectives.self_supervised import n2v_mask, second_draw

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.paths import SCENES_TEST, model_folder
 from core.spec import Spec, replace
 from engine.train import PERTURBATION
 from tools.budget_report import DNCNN_PER_WIDTH, MODELS, OUT, report, with_perturb
@@ -95,7 +96,7 @@ def run(job: dict) -> list[dict]:
             return []
         cpu = time.process_time() - began
         model = load_model(Path(tmp) / "model.pt")
-    test = load_shard("data/scenes/test.npz")
+    test = load_shard(SCENES_TEST)
     tau = test["frames"].shape[1] // 2
     d = DEGRADATIONS.build("raw_noise")
     rows = []
@@ -110,7 +111,7 @@ def run(job: dict) -> list[dict]:
 
 def chosen_rates(names: list[str]) -> dict[str, float]:
     """The peak rate the default run chose for each model (its tune.json): a study trains every model at it."""
-    tuned = [Path(f"data/models/{m}/tune.json") for m in names]
+    tuned = [model_folder(m) / "tune.json" for m in names]
     if missing := [str(t) for t in tuned if not t.is_file()]:
         raise SystemExit(f"tools: {missing[0]} is missing; run `dvc repro` first (the study trains at the rates "
                          "the default run chose)")

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.paths import BUDGET, EVAL, REPORTS, RESULTS
 from core.spec import Spec
 
-OUT = Path("reports/budget")
+OUT = BUDGET
 SPREADS = OUT / "spreads.json"  # the findings' margins (core.spec.Spreads), read by the report stage
 # Each study model and the classical method it must catch (the best classical row of its table).
 MODELS = {"dncnn": "BM3D", "kpn5_image": "BM3D", "d2d": "BM3D", "d3d": "BM4D (VBM4D stand-in)",
@@ -166,12 +167,12 @@ def report(df: pd.DataFrame, spec: Spec, args) -> None:
     df = with_perturb(df)
     nudged, df = df[df.perturb > 0], df[df.perturb == 0]  # the curves, spreads and findings read plain runs only
 
-    results = pd.read_csv("reports/results.csv", dtype={"subset": str, "table": str})
+    results = pd.read_csv(RESULTS, dtype={"subset": str, "table": str})
     avg = results[results.subset == "avg"]
     classical = {lv: {m: float(r.psnr.iloc[0]) for m in ("BM3D", "BM4D (VBM4D stand-in)", "NLM", REFERENCE)
                       if len(r := avg[(avg.method == m) & (avg.level == lv)])}
                  for lv in sorted(set(df.level))}
-    info = {m: json.loads(Path(f"data/eval/{m}/info.json").read_text()) for m in args.models}
+    info = {m: json.loads((EVAL / m / "info.json").read_text()) for m in args.models}
     default = pd.DataFrame([{"model": m, "level": lv, "cpu_seconds": info[m]["train_seconds"],
                              "psnr": float(avg[(avg.method == info[m]["label"]) & (avg.level == lv) & (avg.blind == 0)
                                                & (avg.table == str(TABLE[m]))].psnr.iloc[0])}
@@ -278,5 +279,5 @@ def report(df: pd.DataFrame, spec: Spec, args) -> None:
                f"perturbed) at both levels for {sum(inside.values())} of {len(inside)} models; that range is within "
                f"{STEADY_DB} dB for {len(calm)} of {len(ranged)}" + (f" ({', '.join(calm)})" if calm else "")
                + f", median {np.median(list(ranged.values())):.2f} dB, largest {ranged[wide]:.2f} dB ({wide})."]
-    Path("reports/budget.md").write_text("\n".join(md) + "\n")
+    (REPORTS / "budget.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))

@@ -22,6 +22,7 @@ import numpy as np
 from core.colour import linear_to_srgb
 from core.config import InputError, stage_main
 from core.frames import read_video, to_grey_linear, write_video
+from core.paths import model_folder
 from core.registry import DEGRADATIONS
 from core.spec import Spec, load_spec, replace
 from engine.infer import run_model
@@ -30,7 +31,7 @@ from models.checkpoint import load_model
 
 
 def peak_rate(spec: Spec, model: str) -> float:
-    tuned = Path("data/models") / model / "tune.json"
+    tuned = model_folder(model) / "tune.json"
     if tuned.is_file():
         return float(json.loads(tuned.read_text())["lr"])
     return max(float(g) for g in spec.train.lr_grid)

@@ -13,16 +13,16 @@ again. Writes reports/budget/settling.csv and reports/settling.md.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import pandas as pd
 
+from core.paths import REPORTS
 from core.spec import Spec
 from tools.budget import chosen_rates, still_valid, train_jobs, with_keys
 from tools.budget_report import OUT, STEADY_DB, with_perturb
 
 CSV = OUT / "settling.csv"
-REPORT = Path("reports/settling.md")
+REPORT = REPORTS / "settling.md"
 
 
 def settling_jobs(spec: Spec, lrs: dict, models: list[str], steps: list[int], perturbations: int) -> list[dict]:
