@@ -14,6 +14,7 @@ from core.config import InputError
 from core.frames import save_shard
 from core.registry import OBJECTIVES
 from core.spec import Spec
+from engine.run import Run
 from engine.train import train
 
 
@@ -34,5 +35,5 @@ def train_on_noisy(name: str, spec: Spec, frames: np.ndarray, starts: np.ndarray
     observed = observed_spec(spec, name, sigma)
     with tempfile.TemporaryDirectory() as tmp:
         save_shard(Path(tmp) / "frames.npz", frames=frames.astype(np.float32), starts=starts.astype(np.int64))
-        train(name, observed, Path(out_dir), Path(tmp) / "checkpoint.pt", lr, data_folder=Path(tmp))
+        train(Run.of(observed, name, lr, data_folder=Path(tmp)), Path(out_dir), Path(tmp) / "checkpoint.pt")
     return Path(out_dir) / "model.pt"

@@ -23,6 +23,7 @@ from core.results import score_sequences, write_json
 from core.seeds import derived_seed
 from core.spec import ModelEntry, Spec, Train
 from engine.infer import run_model
+from engine.run import Run
 from engine.train import Diverged, train
 from models.checkpoint import load_model
 
@@ -48,20 +49,17 @@ def rate_folder(out_dir: Path, lr: float) -> Path:
     return out_dir / "rates" / f"{lr:g}"
 
 
-def _train_one(job) -> float:
-    """Train at one rate and score it; -inf when the run diverges."""
-    name, spec, out_dir, checkpoints, lr = job
-    import degradations  # noqa: F401, F811
-    import objectives  # noqa: F401  (a spawned worker registers them anew)
-
-    folder = rate_folder(out_dir, lr)
+def _train_one(job: tuple[Run, Path, Path]) -> float:
+    """Train one run of the grid and score it; -inf when the run diverges."""
+    run, out_dir, checkpoints = job
+    folder = rate_folder(out_dir, run.lr)
     try:
-        train(name, spec, folder, checkpoints / f"{name}@{lr:g}.pt", lr)
+        train(run, folder, checkpoints / f"{run.name}@{run.lr:g}.pt")
     except Diverged:
         return float("-inf")
     if int(os.environ.get("RANK", "0")) != 0:
         return 0.0  # under torchrun, rank 0 writes and scores the model
-    return validation_psnr(folder / "model.pt", spec.models[name], spec.train.seed)
+    return validation_psnr(folder / "model.pt", run.entry, run.train.seed)
 
 
 def workers(train: Train) -> int:
@@ -83,9 +81,8 @@ def train_and_select(name: str, spec: Spec, out_dir: Path, checkpoints: Path) ->
     dvclive folder as out_dir/live) and write out_dir/tune.json; returns what tune.json holds."""
     grid = [float(g) for g in spec.train.lr_grid]
     n = workers(spec.train)
-    if n > 1:
-        spec = spec.model_copy(update={"train": spec.train.model_copy(update={"threads": 1})})
-    jobs = [(name, spec, out_dir, checkpoints, lr) for lr in grid]
+    runs = [Run.of(spec, name, lr) for lr in grid]
+    jobs = [(run.replace(threads=1) if n > 1 else run, out_dir, checkpoints) for run in runs]
     if n > 1:
         with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
             scores = list(pool.map(_train_one, jobs))

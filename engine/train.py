@@ -12,8 +12,6 @@ weights, and only the very same run (params, peak rate, training data, code) res
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import time
@@ -25,38 +23,22 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from core.config import InputError, atomic_write
-from core.imports import ROOT, import_closure
-from core.spec import ModelEntry, Spec, Train
+from core.spec import Train
 from core.seeds import seed_everything
 from core.training_data import TrainingSequences
 from degradations import degradation_for
-from models.checkpoint import build_model, load_state, model_spec, save_model
+from engine.run import Run, run_key
+from models.checkpoint import build_model, load_state, save_model
 from objectives import objective_for
-
 
 
 class Diverged(InputError):
     """The loss became non-finite or ended far above where it started: a failed run, never a model."""
 
+
 PERTURBATION = 1e-6  # relative size of a nudged start (float32 rounds at 6e-8 of a value)
 DIVERGED = 10.0  # a final loss this many times the untrained model's is a failed run, not a result
 MIN_STEPS_TO_JUDGE = 10  # below this, one noisy batch at the end is not a trend
-
-
-def run_key(model: dict, entry: ModelEntry, spec: Spec, lr: float, data_folder: Path, perturb: int = 0) -> str:
-    """What a checkpoint must match to be resumed: the model, its objective and degradation, every training
-    setting, the peak rate and the nudge of its start, the sequence length, the bytes of the training data and
-    the code that trains."""
-    h = hashlib.sha256(json.dumps([model, entry.objective, entry.objective_args, entry.degradation,
-                                   entry.degradation_args, spec.train.model_dump(), lr, spec.data.tau, perturb],
-                                  sort_keys=True).encode())
-    for path in sorted(data_folder.glob("*.npz")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    for path in import_closure("engine.train"):
-        h.update(str(path.relative_to(ROOT)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def learning_rate(step: int, steps: int, peak: float, warmup: float = 0.1, schedule: str = "cosine") -> float:
@@ -151,96 +133,128 @@ def fresh_start(spec: dict, cfg: Train, lr: float, device="cpu", perturb: int = 
     return model, torch.optim.Adam(model.parameters(), lr=lr), ema
 
 
-def train(name: str, spec: Spec, out_dir: Path, checkpoint: Path, lr: float, stop_after: int | None = None,
-          data_folder: Path | None = None, perturb: int = 0) -> dict:
-    """Train model `name` at peak rate `lr`; returns the final summary. stop_after=k stops after k steps (to test
-    resuming)."""
-    cfg, entry = spec.train, spec.models[name]
-    arch = model_spec(name, entry, cfg)
-    torch.set_num_threads(thread_count(cfg.threads))
-    dist_ = Distributed()
-    model, optimiser, ema = fresh_start(arch, cfg, lr, dist_.device, perturb)
-    degradation = degradation_for(entry)
-    objective = objective_for(entry, cfg, degradation)
-    data_folder = data_folder or degradation.train_folder
-    # The clean frames of a training pair: the model's own (a window of the scenes), or the degradation's window.
-    length = degradation.window or spec.data.length
-    frames = degradation.window or model.frames
-    data = TrainingSequences(data_folder, length, cfg.crop)
-    key, start, history = run_key(arch, entry, spec, lr, data_folder, perturb), 0, []
-    if checkpoint.is_file():
-        state = load_state(checkpoint, dist_.device)
-        if state["hash"] == key:
-            model.load_state_dict(state["model"])
-            optimiser.load_state_dict(state["optimiser"])
-            if ema is not None:
-                ema.load_state_dict(state["ema"])
-            start, history = state["step"], state["history"]
-    objective.check(model)
-    net = dist_.wrap(model)
-    mine = dist_.my_slice(cfg.batch)
-    steps, main_rank = cfg.steps, dist_.rank == 0
-    live = None
-    if main_rank:
+class Training:
+    """One run's state on this process (after BasicSR's model classes): the model, Adam, the moving average, the
+    data and objective, where it stands (step, loss history) and where it logs. train() is its steps in order."""
+
+    def __init__(self, run: Run, checkpoint: Path, out_dir: Path):
+        self.run, self.cfg, self.checkpoint, self.out_dir = run, run.train, checkpoint, out_dir
+        self.dist = Distributed()
+        self.main = self.dist.rank == 0
+        self.model, self.optimiser, self.ema = fresh_start(run.model, self.cfg, run.lr, self.dist.device,
+                                                           run.perturb)
+        self.degradation = degradation_for(run.entry)
+        self.objective = objective_for(run.entry, self.cfg, self.degradation)
+        # The clean frames of a training pair: the model's own (a window of the scenes), or the degradation's.
+        length = self.degradation.window or 2 * run.tau + 1
+        self.frames = self.degradation.window or self.model.frames
+        self.data = TrainingSequences(run.training_data, length, self.cfg.crop)
+        self.key, self.start, self.history, self.live = run_key(run), 0, [], None
+
+    def resume(self) -> None:
+        """Continue from the checkpoint when it is of this very run (its run key); else start afresh."""
+        if not self.checkpoint.is_file():
+            return
+        state = load_state(self.checkpoint, self.dist.device)
+        if state["hash"] != self.key:
+            return
+        self.model.load_state_dict(state["model"])
+        self.optimiser.load_state_dict(state["optimiser"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.start, self.history = state["step"], state["history"]
+
+    def open_log(self) -> None:
         from dvclive import Live
 
-        live = Live(str(out_dir / "live"), dvcyaml=False, save_dvc_exp=False)
-        for s, loss in history:  # a resumed run replays the curve it already has
-            live.step = s
-            live.log_metric("train/loss", loss)
-    bar = tqdm(range(start, steps), initial=start, total=steps, desc=f"train {name}", disable=not main_rank)
+        self.live = Live(str(self.out_dir / "live"), dvcyaml=False, save_dvc_exp=False)
+        for s, loss in self.history:  # a resumed run replays the curve it already has
+            self.live.step = s
+            self.live.log_metric("train/loss", loss)
+
+    def step(self, net, step: int, mine: slice) -> float:
+        """One optimiser step; its loss, or Diverged when the loss is not finite."""
+        cfg, steps = self.cfg, self.cfg.steps
+        batch = self.data.batch(cfg.seed, step, cfg.batch, cfg.crop, self.frames, self.degradation)
+        for group in self.optimiser.param_groups:
+            group["lr"] = learning_rate(step, steps, self.run.lr, cfg.warmup, cfg.schedule)
+        loss = self.objective.loss(net, on_device(batch, mine, self.dist.device), step, steps)
+        value = loss.item()  # one host sync a step
+        if not math.isfinite(value):
+            saved = state_step(self.checkpoint)
+            raise Diverged(f"the loss of {self.run.name} became {value} at step {step}; the last good checkpoint "
+                           f"{self.checkpoint} ({'none yet' if saved is None else f'step {saved}'}) is kept; "
+                           "lower train.lr and rerun")
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+        return value
+
+    def log(self, step: int, value: float) -> None:
+        self.history.append((step, value))
+        self.live.step = step
+        self.live.log_metric("train/loss", value)
+
+    def save_checkpoint(self, done: int) -> None:
+        save_checkpoint(self.checkpoint, {"hash": self.key, "step": done, "model": self.model.state_dict(),
+                                          "optimiser": self.optimiser.state_dict(), "history": self.history,
+                                          "ema": None if self.ema is None else self.ema.state_dict()})
+
+    def settle(self) -> None:
+        """The weights saved: the moving average, its batch-norm statistics measured anew."""
+        if self.ema is not None:
+            with torch.no_grad():
+                for p, q in zip(self.model.parameters(), self.ema.module.parameters()):
+                    p.copy_(q)
+        settle_batch_norm(self.model, self.objective, self.data, self.cfg, self.frames, self.degradation,
+                          self.cfg.steps, self.dist.device)
+
+    def finish(self, seconds: float) -> dict:
+        """The summary; the model file, unless the loss rose far above its start (Diverged)."""
+        steps, first = self.cfg.steps, self.history[0][1]  # the untrained model's loss
+        tail = [loss for _, loss in self.history[-max(1, steps // 10):]]
+        summary = {"final_loss": sum(tail) / len(tail), "steps": steps, "lr": self.run.lr,
+                   "parameters": self.model.parameter_count(), "seconds": round(seconds, 1)}
+        # A likelihood loss (HQ-SSL) can be negative: judge the rise against the size of the first loss.
+        if steps >= MIN_STEPS_TO_JUDGE and summary["final_loss"] > first + (DIVERGED - 1) * abs(first):
+            raise Diverged(f"training {self.run.name} diverged: its loss rose from {first:.4g} to "
+                           f"{summary['final_loss']:.4g}; no model is written; lower train.lr and rerun")
+        self.live.summary = summary
+        self.live.end()
+        save_model(self.out_dir / "model.pt", self.run.model, self.model)
+        self.checkpoint.unlink(missing_ok=True)  # a finished run is the model file; a rerun starts afresh
+        return summary
+
+
+def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = None) -> dict:
+    """Train one run, resuming its checkpoint; returns the final summary. stop_after=k stops after k steps (to
+    test resuming)."""
+    torch.set_num_threads(thread_count(run.train.threads))
+    t = Training(run, checkpoint, out_dir)
+    t.resume()
+    t.objective.check(t.model)
+    net, mine, steps = t.dist.wrap(t.model), t.dist.my_slice(t.cfg.batch), t.cfg.steps
+    if t.main:
+        t.open_log()
+    bar = tqdm(range(t.start, steps), initial=t.start, total=steps, desc=f"train {run.name}", disable=not t.main)
     began = time.perf_counter()
-    model.train()
+    t.model.train()
     for step in bar:
         if stop_after is not None and step >= stop_after:
             break
-        batch = data.batch(cfg.seed, step, cfg.batch, cfg.crop, frames, degradation)
-        for group in optimiser.param_groups:
-            group["lr"] = learning_rate(step, steps, lr, cfg.warmup, cfg.schedule)
-        loss = objective.loss(net, on_device(batch, mine, dist_.device), step, steps)
-        value = loss.item()  # one host sync a step
-        if not math.isfinite(value):
-            saved = state_step(checkpoint)
-            raise Diverged(f"the loss of {name} became {value} at step {step}; the last good checkpoint "
-                             f"{checkpoint} ({'none yet' if saved is None else f'step {saved}'}) is kept; "
-                             "lower train.lr and rerun")
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        if ema is not None:
-            ema.update_parameters(model)
-        if main_rank:
-            history.append((step, value))
-            live.step = step
-            live.log_metric("train/loss", value)
+        value = t.step(net, step, mine)
+        if t.main:
+            t.log(step, value)
             bar.set_postfix(loss=f"{value:.4f}")
-            done = step + 1
-            if done % cfg.checkpoint_every == 0 or done == steps:
-                save_checkpoint(checkpoint, {"hash": key, "step": done, "model": model.state_dict(),
-                                             "optimiser": optimiser.state_dict(), "history": history,
-                                             "ema": None if ema is None else ema.state_dict()})
+            if (step + 1) % t.cfg.checkpoint_every == 0 or step + 1 == steps:
+                t.save_checkpoint(step + 1)
     finished = stop_after is None or stop_after >= steps
     if finished:
-        if ema is not None:
-            with torch.no_grad():
-                for p, q in zip(model.parameters(), ema.module.parameters()):
-                    p.copy_(q)
-        settle_batch_norm(model, objective, data, cfg, frames, degradation, steps, dist_.device)
-    summary = {}
-    if main_rank and finished:
-        first = history[0][1]  # the untrained model's loss
-        tail = [loss for _, loss in history[-max(1, steps // 10):]]
-        summary = {"final_loss": sum(tail) / len(tail), "steps": steps, "lr": lr,
-                   "parameters": model.parameter_count(), "seconds": round(time.perf_counter() - began, 1)}
-        # A likelihood loss (HQ-SSL) can be negative: judge the rise against the size of the first loss.
-        if steps >= MIN_STEPS_TO_JUDGE and summary["final_loss"] > first + (DIVERGED - 1) * abs(first):
-            raise Diverged(f"training {name} diverged: its loss rose from {first:.4g} to {summary['final_loss']:.4g}"
-                             f"; no model is written; lower train.lr and rerun")
-        live.summary = summary
-        live.end()
-        save_model(out_dir / "model.pt", arch, model)
-        checkpoint.unlink(missing_ok=True)  # a finished run is the model file; a rerun starts afresh
-    dist_.close()
+        t.settle()
+    summary = t.finish(time.perf_counter() - began) if t.main and finished else {}
+    t.dist.close()
     return summary
 
 

@@ -106,26 +106,24 @@ def test_findings_on_the_seed_means_use_the_spread_over_sqrt_seeds():
 
 
 def test_a_nudged_start_only_nudges_the_start_and_is_a_run_of_its_own(project):
-    """A run's perturbed start (train(perturb=k)): its start weights within a few 1e-6 of the plain start's, the
+    """A run's perturbed start (Run.perturb = k): its start weights within a few 1e-6 of the plain start's, the
     run then ends elsewhere than the plain run, the same perturbation seed gives the same run, and its run key is
     its own."""
     from engine.train import PERTURBATION, fresh_start, train
-    from models.checkpoint import model_spec
     from tests.test_train import LR, same, small_params, weights
-    from tools.budget import job_key, job_spec
+    from tools.budget import job_key, job_run
 
     job = {"spec": small_params(), "model": "kpn5_image", "width": 2, "seed": 0, "steps": 6, "threads": 1,
            "lr": LR, "perturb": 1}
-    spec = job_spec(job)
-    arch = model_spec("kpn5_image", spec.models["kpn5_image"], spec.train)
-    plain, nudged = (fresh_start(arch, spec.train, LR, perturb=p)[0].state_dict() for p in (0, 1))
+    run = job_run(job)
+    plain, nudged = (fresh_start(run.model, run.train, LR, perturb=p)[0].state_dict() for p in (0, 1))
     for k, w in plain.items():
         moved = (nudged[k] - w).abs() / w.abs().clamp_min(1e-30)
         assert moved.max() < 6 * PERTURBATION and (moved.max() > 0 or not w.any())
     assert len({job_key(job), job_key(job | {"perturb": 0}), job_key(job | {"perturb": 2})}) == 3
-    train("kpn5_image", spec, Path("a"), Path("a.pt"), LR, perturb=1)
-    train("kpn5_image", spec, Path("b"), Path("b.pt"), LR)
-    train("kpn5_image", spec, Path("c"), Path("c.pt"), LR, perturb=1)
+    train(run, Path("a"), Path("a.pt"))
+    train(run.replace(perturb=0), Path("b"), Path("b.pt"))
+    train(run, Path("c"), Path("c.pt"))
     assert same(weights(Path("a/model.pt")), weights(Path("c/model.pt")))
     assert not same(weights(Path("a/model.pt")), weights(Path("b/model.pt")))
 

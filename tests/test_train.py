@@ -17,6 +17,7 @@ from core.config import InputError
 from core.frames import save_shard
 from core.registry import OBJECTIVES
 from core.spec import Spec
+from engine.run import Run
 from objectives.supervised import Supervised
 from tests.conftest import ROOT, copy_project
 
@@ -71,11 +72,11 @@ def same(a: dict, b: dict, atol=0.0) -> bool:
 
 def test_interrupted_then_resumed_equals_uninterrupted(project):
     params = small_params(ema=0.5)  # a moving average over 3 of the 6 steps: its state resumes too
-    train_stage.train("d3d", params, Path("full"), Path("ck/full.pt"), LR)
-    train_stage.train("d3d", params, Path("split"), Path("ck/split.pt"), LR, stop_after=3)
+    train_stage.train(Run.of(params, "d3d", LR), Path("full"), Path("ck/full.pt"))
+    train_stage.train(Run.of(params, "d3d", LR), Path("split"), Path("ck/split.pt"), stop_after=3)
     assert not Path("split/model.pt").exists()
     assert torch.load("ck/split.pt")["step"] == 2  # the checkpoint of step 2; step 3's work is redone
-    train_stage.train("d3d", params, Path("split"), Path("ck/split.pt"), LR)
+    train_stage.train(Run.of(params, "d3d", LR), Path("split"), Path("ck/split.pt"))
     assert same(weights(Path("full/model.pt")), weights(Path("split/model.pt")))
     curve = Path("split/live/plots/metrics/train/loss.tsv").read_text().splitlines()
     assert len(curve) == 1 + 6  # header and every step, the replayed ones included
@@ -83,39 +84,39 @@ def test_interrupted_then_resumed_equals_uninterrupted(project):
 
 def test_changed_training_data_trains_anew_rather_than_resuming(project):
     """The user's own videos replace the training data: the old checkpoint must not stand in for training."""
-    train_stage.train("kpn5_image", small_params(), Path("a"), Path("ck.pt"), LR, stop_after=4)
+    train_stage.train(Run.of(small_params(), "kpn5_image", LR), Path("a"), Path("ck.pt"), stop_after=4)
     shard = dict(np.load("data/scenes/train/clip.npz"))
     save_shard("data/scenes/train/clip.npz", frames=shard["frames"][:, ::-1].copy(), starts=shard["starts"])
-    train_stage.train("kpn5_image", small_params(), Path("b"), Path("ck.pt"), LR)
-    train_stage.train("kpn5_image", small_params(), Path("c"), Path("fresh.pt"), LR)
+    train_stage.train(Run.of(small_params(), "kpn5_image", LR), Path("b"), Path("ck.pt"))
+    train_stage.train(Run.of(small_params(), "kpn5_image", LR), Path("c"), Path("fresh.pt"))
     assert same(weights(Path("b/model.pt")), weights(Path("c/model.pt")))
     assert not Path("ck.pt").exists()  # a finished run leaves no checkpoint to be mistaken for it later
 
 
 def test_the_same_params_give_byte_identical_model_files(project):
     for out in ("x", "y"):
-        train_stage.train("d2d", small_params(), Path(out), Path(f"{out}.pt"), LR)
+        train_stage.train(Run.of(small_params(), "d2d", LR), Path(out), Path(f"{out}.pt"))
     assert Path("x/model.pt").read_bytes() == Path("y/model.pt").read_bytes()
     assert set(torch.load("x/model.pt")) == {"spec", "model"}  # timings live in the dvclive summary
 
 
 def test_a_diverging_run_is_refused_not_saved(project):
     with pytest.raises(InputError, match="training dncnn diverged: its loss rose from"):
-        train_stage.train("dncnn", small_params(steps=20), Path("out"), Path("ck.pt"), 1e3)
+        train_stage.train(Run.of(small_params(steps=20), "dncnn", 1e3), Path("out"), Path("ck.pt"))
     assert not Path("out/model.pt").exists()
 
 
 def test_a_changed_setting_does_not_resume_a_stale_checkpoint(project):
-    train_stage.train("kpn5_image", small_params(), Path("a"), Path("ck.pt"), LR, stop_after=2)
-    train_stage.train("kpn5_image", small_params(seed=1), Path("b"), Path("ck.pt"), LR)
-    train_stage.train("kpn5_image", small_params(seed=1), Path("c"), Path("ck_fresh.pt"), LR)
+    train_stage.train(Run.of(small_params(), "kpn5_image", LR), Path("a"), Path("ck.pt"), stop_after=2)
+    train_stage.train(Run.of(small_params(seed=1), "kpn5_image", LR), Path("b"), Path("ck.pt"))
+    train_stage.train(Run.of(small_params(seed=1), "kpn5_image", LR), Path("c"), Path("ck_fresh.pt"))
     assert same(weights(Path("b/model.pt")), weights(Path("c/model.pt")))
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(project):
     params = small_params({"d2d": {"objective": "test_nan_at_step_3"}})
     with pytest.raises(InputError, match=r"loss of d2d became nan at step 3; the last good checkpoint .*step 2"):
-        train_stage.train("d2d", params, Path("out"), Path("ck.pt"), LR)
+        train_stage.train(Run.of(params, "d2d", LR), Path("out"), Path("ck.pt"))
     state = torch.load("ck.pt")
     assert state["step"] == 2 and all(torch.isfinite(v).all() for v in state["model"].values())
 
@@ -171,7 +172,7 @@ def test_the_saved_model_is_the_moving_average_of_the_weights(project):
 
     torch.optim.Adam.step = step_and_record
     try:
-        train_stage.train("kpn5_image", small_params(ema=0.5), Path("m"), Path("ck.pt"), LR)
+        train_stage.train(Run.of(small_params(ema=0.5), "kpn5_image", LR), Path("m"), Path("ck.pt"))
     finally:
         torch.optim.Adam.step = real_step
     decay = train_stage.ema_decay(0.5, 6)
@@ -205,7 +206,7 @@ def test_a_model_trained_a_few_dozen_steps_beats_its_input(tmp_path, monkeypatch
     frames = (frames[0] * 0.8 + 0.1).numpy()
     save_shard("data/scenes/train/smooth.npz", frames=frames, starts=np.arange(8, dtype=np.int64))
     params = small_params(steps=60, batch=8, crop=24)
-    train_stage.train(name, params, Path("m"), Path("ck.pt"), params.train.lr_grid[1])
+    train_stage.train(Run.of(params, name, params.train.lr_grid[1]), Path("m"), Path("ck.pt"))
     model = load_model("m/model.pt")
     d = DEGRADATIONS.build("raw_noise")
     clean = np.repeat(frames[None, 2:7], 8, 0)

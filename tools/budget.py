@@ -27,8 +27,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.paths import SCENES_TEST, model_folder
+from core.paths import model_folder
 from core.spec import Spec, replace
+from engine.run import Run, run_key
 from engine.train import PERTURBATION
 from tools.budget_report import DNCNN_PER_WIDTH, MODELS, OUT, report, with_perturb
 
@@ -42,23 +43,17 @@ def sized(spec: Spec, name: str, width: int) -> Spec:
     return replace(spec, train=replace(spec.train, width=width, weight_width=2 * width))
 
 
-def job_spec(job: dict) -> Spec:
-    """The spec one run trains with: its model's width, its budget, seed and thread count."""
+def job_run(job: dict) -> Run:
+    """The run of one job: its model at the job's width, its budget, seed, thread count and nudged start."""
     spec = sized(job["spec"], job["model"], job["width"])
-    return replace(spec, train=replace(spec.train, steps=job["steps"], seed=job["seed"], threads=job["threads"]))
+    return Run.of(spec, job["model"], job["lr"], perturb=job["perturb"]).replace(
+        steps=job["steps"], seed=job["seed"], threads=job["threads"])
 
 
 def job_key(job: dict) -> str:
-    """engine.train.run_key of a run (its perturbed start included): a row of budget.csv with this key is that
-    very run, still valid."""
-    from degradations import degradation_for
-    from engine.train import run_key
-    from models.checkpoint import model_spec
-
-    spec, name = job_spec(job), job["model"]
-    entry = spec.models[name]
-    return run_key(model_spec(name, entry, spec.train), entry, spec, job["lr"], degradation_for(entry).train_folder,
-                   job["perturb"])
+    """The run key of a job's run (engine/run.py): a row of budget.csv with this key is that very run, still
+    valid."""
+    return run_key(job_run(job))
 
 
 def with_keys(jobs: list[dict], tool: str) -> list[dict]:
@@ -75,32 +70,31 @@ def with_keys(jobs: list[dict], tool: str) -> list[dict]:
 
 def run(job: dict) -> list[dict]:
     """Train one (model, width, seed, steps, threads, perturbed start) and score it on the test sets of every
-    level."""
+    level of its degradation."""
     import torch
 
-    import degradations  # noqa: F401
     from core.frames import load_shard
-    from core.registry import DEGRADATIONS
     from core.results import noisy_levels, result_rows, score_sequences
+    from degradations import degradation_for
     from engine.infer import run_model
     from engine.train import Diverged, train
     from models.checkpoint import load_model
 
-    spec = job_spec(job)
+    run_ = job_run(job)
     torch.set_num_threads(job["threads"])
     with tempfile.TemporaryDirectory() as tmp:
         began = time.process_time()
         try:
-            train(job["model"], spec, Path(tmp), Path(tmp) / "ck.pt", job["lr"], perturb=job["perturb"])
+            train(run_, Path(tmp), Path(tmp) / "ck.pt")
         except Diverged:
             return []
         cpu = time.process_time() - began
         model = load_model(Path(tmp) / "model.pt")
-    test = load_shard(SCENES_TEST)
+    d = degradation_for(run_.entry)
+    test = load_shard(d.clean_test)
     tau = test["frames"].shape[1] // 2
-    d = DEGRADATIONS.build("raw_noise")
     rows = []
-    for path in noisy_levels():
+    for path in noisy_levels(d.test_folder):
         noisy = load_shard(path)
         out = run_model(model, noisy["test"], d, d.stored_level(noisy))[0]
         avg = result_rows(score_sequences(out, test["frames"][:, tau]), test["subset"], [0], "", False, path.stem)[-1]

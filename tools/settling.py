@@ -1,6 +1,6 @@
 """Does a float-level change of a run stop mattering once the model trains longer? For the named models, at the
 default budget and at longer ones: the test average trained with 1 and with 2 threads (seed 0), and the range of
-the one-thread run and its runs from starts nudged by 1e-6 of themselves (tools/budget.py, perturbed_start).
+the one-thread run and its runs from starts nudged by 1e-6 of themselves (engine/train.py, fresh_start).
 
     # after `dvc repro`; the committed reports/settling.md:
     python -m tools.settling --models kpn5_video kpn7_video --steps 450 1800 --perturbations 2
