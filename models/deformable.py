@@ -15,7 +15,7 @@ import torch.nn as nn
 from models.base import Denoiser
 from core.registry import MODELS
 from models.sampler import sample_bilinear, sample_trilinear
-from models.unet import OffsetUNet
+from models.unet import UNet
 
 
 KERNEL_PIXELS = ((0.3, 0.3), (0.5, 0.5), (0.7, 0.6))  # where Figure 10 looks, as fractions of (y, x)
@@ -38,7 +38,7 @@ class DeformableKernel(Denoiser):
         self.temporal = frames > 1 and not per_frame
         self.dims = 3 if self.temporal else 2
         self.dynamic_offsets, self.dynamic_weights = dynamic_offsets, dynamic_weights
-        self.offset_net = OffsetUNet(self.in_channels, self.dims * self.samples if dynamic_offsets else None, width,
+        self.offset_net = UNet(self.in_channels, self.dims * self.samples if dynamic_offsets else None, width,
                                       unet_top)
         if dynamic_offsets:  # start on the regular grid: small offsets, zero bias
             with torch.no_grad():

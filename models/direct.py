@@ -12,7 +12,7 @@ import torch
 
 from models.base import Denoiser
 from core.registry import MODELS
-from models.unet import OffsetUNet
+from models.unet import UNet
 
 
 @MODELS.register("direct")
@@ -23,7 +23,7 @@ class Direct(Denoiser):
                  domain: str = "srgb"):
         super().__init__(frames, blind)
         self.domain = self.check_domain(domain)
-        self.net = OffsetUNet(self.in_channels, 1, width, unet_top)
+        self.net = UNet(self.in_channels, 1, width, unet_top)
         with torch.no_grad():  # the noise estimate starts near zero: the first output is the noisy frame
             self.net.head.weight.mul_(0.01)
             self.net.head.bias.zero_()

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from models.base import Denoiser
 from core.registry import MODELS
-from models.unet import OffsetUNet
+from models.unet import UNet
 
 
 @MODELS.register("kpn")
@@ -17,7 +17,7 @@ class KPN(Denoiser):
                  unet_top: str = "table1"):
         super().__init__(frames, blind)
         self.k = kernel_size
-        self.net = OffsetUNet(self.in_channels, frames * kernel_size**2, width, unet_top)
+        self.net = UNet(self.in_channels, frames * kernel_size**2, width, unet_top)
         self.start_as_box_filter(self.net.head)
 
     def denoise(self, frames, x):

@@ -32,8 +32,10 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, 
     return (F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x), h, w
 
 
-class OffsetUNet(nn.Module):
-    """x [B, in, H, W] -> (head output [B, out, H, W] before any activation, last features [B, features, H, W]).
+class UNet(nn.Module):
+    """The U-Net of the paper's Table 1, the backbone of the kernel models (offsets and weights), direct, KPN and
+    the U-Net denoiser: x [B, in, H, W] -> (head output [B, out, H, W] before any activation, last features
+    [B, features, H, W]).
 
     out_channels=None builds no head (the head output is then None): a rigid kernel needs only the features.
     """

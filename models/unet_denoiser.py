@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from core.frames import reference
 from core.registry import MODELS
 from models.base import Denoiser
-from models.unet import OffsetUNet
+from models.unet import UNet
 
 RING = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0]]) / 8
 
@@ -44,7 +44,7 @@ class UNetDenoiser(Denoiser):
             raise ValueError(f"base is {base!r}; valid: {', '.join(BASES)}")
         self.base = base
         self.uses_input_pixel = base == "noisy" or not blind  # (a noise map is computed from the pixel too)
-        self.net = OffsetUNet(self.in_channels, 1, width, unet_top)
+        self.net = UNet(self.in_channels, 1, width, unet_top)
         with torch.no_grad():  # the correction starts near zero: the first output is the start itself
             self.net.head.weight.mul_(0.1)
             self.net.head.bias.zero_()

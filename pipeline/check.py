@@ -64,6 +64,11 @@ def check_rules(spec: Spec) -> None:
     """What one field cannot say alone: registered names, models against their objectives and degradations,
     own-data models without clean frames, the blur models' noise against the test sets'."""
     check_registered(spec, REGISTRIES)
+    tables = {str(t) for name in STUDIES for t in STUDIES.get(name).tables}
+    for group in ("models", "baselines"):
+        for name, entry in getattr(spec, group).items():
+            need(set(map(str, entry.tables)) <= tables, f"{group}.{name}.tables", entry.tables,
+                 f"table ids of the registered studies ({', '.join(sorted(tables))})")
     for name, entry in spec.models.items():
         check_model(name, entry, spec)
     listed = spec.own_data.test_frames

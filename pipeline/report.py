@@ -96,10 +96,12 @@ def study_keys(spec: Spec, chosen: list[str]) -> list[str]:
 
 @stage_main
 def main(argv: list[str] | None = None) -> None:
-    """`python -m pipeline.report [study ...]`: the studies of `report.studies`, or those named (tools/study.py)."""
+    """`python -m pipeline.report [study ...]`: the studies of `report.studies` (the stage's outputs), or those named
+    (tools/study.py), written apart under reports/study/<names>/ so that the stage's outputs stay as DVC made them."""
     spec = load_spec()
     argv = sys.argv[1:] if argv is None else argv
     chosen = argv or spec.report.studies
+    out = REPORTS / "study" / "_".join(argv) if argv else REPORTS
     unknown = [s for s in chosen if s not in STUDIES]
     if unknown:
         raise InputError(f"no study {', '.join(unknown)}; registered: {', '.join(sorted(STUDIES))}")
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     test = load_shard(SCENES_TEST)
     spreads = load_spreads(spec.report.spreads)
     ev = Evidence(spec, spreads, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
-                  REPORTS / "figures")
+                  out / "figures")
     subsets = ", ".join(f"#{i + 1} {v}" for i, v in enumerate(spec.scenes.test_videos))
     t = spec.train
     md = [f"# Restoration benchmark report ({spec.report.profile} profile)", "",
@@ -139,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
         md += [f"Figure 8 is measured at the {', '.join(motion_levels)} noise level, on the frame-rate subsets of "
                f"{spec.motion.source}; Figures 5 and 10 show the first test sequence.", ""]
     md += [f"![{f}](figures/{f})" for f in ev.made] + [""]
-    atomic_write(REPORTS / "tables.md", lambda tmp: Path(tmp).write_text("\n".join(md)), suffix=".md")
+    atomic_write(out / "tables.md", lambda tmp: Path(tmp).write_text("\n".join(md)), suffix=".md")
+    if argv:
+        return
 
     write_csv(ours.to_dict("records"), RESULT_COLUMNS, REPORTS / "results.csv")
     write_csv(motion.to_dict("records"), MOTION_COLUMNS, REPORTS / "motion.csv")

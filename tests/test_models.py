@@ -112,7 +112,7 @@ def convs(block):
 
 
 def test_paper_width_offset_network_matches_table_1():
-    unet = models.unet.OffsetUNet(6, 81, width=64)
+    unet = models.unet.UNet(6, 81, width=64)
     widths = [block[0].out_channels for block in unet.down]
     assert widths == [64, 128, 256, 512, 512]
     assert all(len(convs(block)) == 3 for block in unet.down)
@@ -125,14 +125,14 @@ def test_paper_width_offset_network_matches_table_1():
 
 
 def test_the_narrow_top_block_keeps_three_convs_at_width_and_a_bad_top_is_refused():
-    unet = models.unet.OffsetUNet(6, 81, width=8, top="narrow")
+    unet = models.unet.UNet(6, 81, width=8, top="narrow")
     assert [c.out_channels for c in convs(unet.up[-1])] == [8] * 3 and unet.features == 8
     assert unet(torch.rand(1, 6, 16, 16))[1].shape == (1, 8, 16, 16)
     # the weight network reads the U-Net's last features, whatever their width
     d3d = models.build("deformable_3d", width=8, weight_width=8)
     assert d3d.weight_net[0].in_channels == 27 + 6 + 16
     with pytest.raises(ValueError, match="valid values are table1, narrow"):
-        models.unet.OffsetUNet(6, 81, width=8, top="wide")
+        models.unet.UNet(6, 81, width=8, top="wide")
 
 
 def test_direct_starts_as_its_noisy_reference_frame():

@@ -28,3 +28,15 @@ def test_the_findings_margins_are_the_budget_studys_file_and_a_new_spread_reruns
     assert set(re.findall(r"Running stage '([^']+)'", proc.stdout)) == {"report"}
     after = (ssl_project / "reports/tables.md").read_text()
     assert "A difference within 0.05 dB" in after and "A difference within 0.05 dB" not in before
+
+
+def test_one_study_alone_is_written_apart_and_leaves_the_stage_outputs_as_dvc_made_them(ssl_project):
+    """`python -m pipeline.report ssl` (what tools/study.py runs last) writes reports/study/ssl/; the report
+    stage's outputs keep their bytes, so `dvc status` still finds the pipeline up to date."""
+    run(["dvc", "repro"], ssl_project)
+    before = (ssl_project / "reports/tables.md").read_bytes()
+    run(["python", "-m", "pipeline.report", "ssl"], ssl_project)
+    alone = (ssl_project / "reports/study/ssl/tables.md").read_text()
+    assert "# Study `ssl`" in alone and (ssl_project / "reports/study/ssl/figures/figure_ssl_crops.png").is_file()
+    assert (ssl_project / "reports/tables.md").read_bytes() == before
+    assert "Data and pipelines are up to date" in run(["dvc", "status"], ssl_project).stdout

@@ -16,6 +16,7 @@ import sys
 
 import studies  # noqa: F401  (registers the studies)
 from core.config import InputError, stage_main
+from core.paths import REPORTS
 from core.registry import STUDIES
 from core.spec import Spec, load_spec
 from studies.base import keys_in_tables
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     for cmd in (repro, [sys.executable, "-m", "pipeline.report", argv[0]]):
         if subprocess.run(cmd).returncode:
             raise SystemExit(1)
-    print(f"reports/tables.md now holds study {argv[0]} alone; `dvc repro` writes every study again")
+    print(f"wrote {REPORTS / 'study' / argv[0] / 'tables.md'} (study {argv[0]} alone); reports/tables.md is the "
+          "full run's, as `dvc repro` wrote it")
 
 
 
