@@ -87,6 +87,17 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
                      [["d2d", "kpn_image"], ["d2d", "dncnn"]], levels, L, margin_of),
              _chains("(2) Deformable 3D beats Deformable 2D per frame, which beats KPN 5x5, on video", results, 3,
                      [["d3d", "d2d_per_frame", "kpn_video"]], levels, L, margin_of)]
+    found.append(finding_3(results, L, learned_video, levels, margin))
+    found.append(_chains("(4) the full model beats each ablation of Table 4", results, 4,
+                         [["full", a] for a in ("direct", "static_weights", "fixed", "no_annealing")]
+                         + [["full_5", "fixed_5"]], levels, L, margin_of))
+    found.append(finding_5(motion, L))
+    found.append(finding_6(results, levels, margin, paper_blind, twin_spreads or {}))
+    found.append(finding_7(shares_with or {}, shares_without or {}, kernel_frames))
+    return found
+
+
+def finding_3(results: pd.DataFrame, L: dict, learned_video: set[str], levels: list[str], margin: float) -> Finding:
     claim = f"(3) every learned method beats {L['vbm4d']}, which beats direct averaging"
     gaps, ev = [], []
     for level in levels:
@@ -95,27 +106,28 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
                   for m in learned_video for b in (0, 1)}
         scores = {k: s for k, s in scores.items() if s is not None}
         if v is None or d is None or not scores:
-            gaps = None
-            ev = [f"missing rows at {level}"]
-            break
+            return Finding(claim, "not measured", f"missing rows at {level}")
         worst = min(scores, key=scores.get)
         gaps += [scores[worst] - v, v - d]
         ev.append(f"{level}: weakest learned {worst} {scores[worst]:.2f}, {L['vbm4d']} {v:.2f}, "
                   f"direct average {d:.2f}")
-    found.append(Finding(claim, "not measured" if gaps is None else decide(gaps, margin), "; ".join(ev)))
-    found.append(_chains("(4) the full model beats each ablation of Table 4", results, 4,
-                         [["full", a] for a in ("direct", "static_weights", "fixed", "no_annealing")]
-                         + [["full_5", "fixed_5"]], levels, L, margin_of))
+    return Finding(claim, decide(gaps, margin), "; ".join(ev))
+
+
+def finding_5(motion: pd.DataFrame, L: dict) -> Finding:
     claim = "(5) the gap between 2D and 3D kernels grows as the frame rate falls"
     m2 = motion[motion.method == L["d2d_per_frame"]].set_index("fps").mse
     m3 = motion[motion.method == L["d3d"]].set_index("fps").mse
     if m2.empty or m3.empty:
-        found.append(Finding(claim, "not measured", "no motion results"))
-    else:
-        gap = (m2 - m3).dropna().sort_index()
-        lo, hi = gap.index.min(), gap.index.max()
-        found.append(Finding(claim, "holds" if gap[lo] > gap[hi] else "does not hold",
-                             f"MSE(2D) - MSE(3D): {gap[hi]:.2e} at {hi} fps, {gap[lo]:.2e} at {lo} fps"))
+        return Finding(claim, "not measured", "no motion results")
+    gap = (m2 - m3).dropna().sort_index()
+    lo, hi = gap.index.min(), gap.index.max()
+    return Finding(claim, "holds" if gap[lo] > gap[hi] else "does not hold",
+                   f"MSE(2D) - MSE(3D): {gap[hi]:.2e} at {hi} fps, {gap[lo]:.2e} at {lo} fps")
+
+
+def finding_6(results: pd.DataFrame, levels: list[str], margin: float, paper_blind: set | None,
+              twin_spreads: dict) -> Finding:
     claim = f"(6) blind models stay within {BLIND_TOLERANCE_DB} dB of their non-blind versions"
     slack, margins, ev = [], [], []
     for table in (2, 3):
@@ -126,30 +138,31 @@ def all_findings(results: pd.DataFrame, motion: pd.DataFrame, shares_with: dict 
             for level in levels:
                 b, n = avg_psnr(results, table, m, level, 1), avg_psnr(results, table, m, level, 0)
                 if b is not None and n is not None:
-                    pair = (twin_spreads or {}).get((table, m), margin)
+                    pair = twin_spreads.get((table, m), margin)
                     if counted:
                         slack.append(BLIND_TOLERANCE_DB - abs(n - b))
                         margins.append(pair)
                     ev.append(f"T{table} {m} {level}: {n - b:+.2f} dB "
                               + (f"(margin {pair:.2f} dB)" if counted else "(not in the paper)"))
-    found.append(Finding(claim, decide(slack, margins) if slack else "not measured",
-                         "; ".join(ev) or "no blind/non-blind pair"))
+    return Finding(claim, decide(slack, margins) if slack else "not measured",
+                   "; ".join(ev) or "no blind/non-blind pair")
+
+
+def finding_7(shares_with: dict, shares_without: dict, kernel_frames: int) -> Finding:
     claim = "(7) annealing spreads the samples over more frames"
-    common = sorted(set(shares_with or {}) & set(shares_without or {}))
+    common = sorted(set(shares_with) & set(shares_without))
     if not common:
-        found.append(Finding(claim, "not measured", "no temporal shares"))
-    else:
-        holds, ev = [], []
-        for level in common:
-            ref = len(shares_with[level]) // 2
-            off_with, off_without = 1 - shares_with[level][ref], 1 - shares_without[level][ref]
-            holds.append(off_with > off_without)
-            ev.append(f"{level}: {off_with:.1%} with, {off_without:.1%} without annealing")
-        start = _starting_share(len(shares_with[common[0]]), kernel_frames)
-        found.append(Finding(claim, "holds" if all(holds) else "does not hold",
-                             "share of samples off the reference frame: " + "; ".join(ev)
-                             + f" (on the regular grid, before training: {start:.1%})"))
-    return found
+        return Finding(claim, "not measured", "no temporal shares")
+    holds, ev = [], []
+    for level in common:
+        ref = len(shares_with[level]) // 2
+        off_with, off_without = 1 - shares_with[level][ref], 1 - shares_without[level][ref]
+        holds.append(off_with > off_without)
+        ev.append(f"{level}: {off_with:.1%} with, {off_without:.1%} without annealing")
+    start = _starting_share(len(shares_with[common[0]]), kernel_frames)
+    return Finding(claim, "holds" if all(holds) else "does not hold",
+                   "share of samples off the reference frame: " + "; ".join(ev)
+                   + f" (on the regular grid, before training: {start:.1%})")
 
 
 def role_spreads(spec: Spec, measured: dict, margin: float) -> tuple[dict[str, float], dict[tuple[int, str], float]]:
