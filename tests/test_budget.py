@@ -141,3 +141,24 @@ def test_a_model_spread_takes_its_nudged_starts_in():
                               "psnr": 20.0, "perturb": 1} for s, t in ((100, 1), (450, 2))])
     assert default_spread(study, None, params).to_dict() == pytest.approx({"d2d": 0.6, "kpn5_image": 0.6})
     assert default_spread(study, nudged, params).to_dict() == pytest.approx({"d2d": 1.0, "kpn5_image": 0.6})
+
+
+def fake_run(job: dict) -> list[dict]:
+    """A stand-in for tools.budget.run: one row per level, as a trained and scored run gives."""
+    return [{k: job[k] for k in ("model", "width", "seed", "steps", "threads", "perturb", "key")}
+            | {"cpu_seconds": 1.0, "level": lv, "psnr": 30.0 + job["seed"]} for lv in ("low", "high")]
+
+
+def test_the_runs_go_through_a_dask_cluster_and_every_row_is_written(tmp_path):
+    """The study's engine (tools.budget.train_jobs): each job through a local Dask cluster, one- and two-thread
+    runs apart, every row kept, the csv written as runs end (a former study's rows first)."""
+    from tools.budget import train_jobs
+
+    jobs = [{"model": "d2d", "width": 8, "seed": s, "steps": 450, "threads": t, "perturb": 0, "key": f"k{s}{t}"}
+            for s in (0, 1, 2) for t in (1, 2)]
+    former = [{"model": "dncnn", "width": 8, "seed": 0, "steps": 450, "threads": 1, "perturb": 0, "key": "old",
+               "cpu_seconds": 2.0, "level": "low", "psnr": 29.0}]
+    df = train_jobs(jobs, former, 2, tmp_path / "study.csv", fn=fake_run)
+    assert len(df) == 1 + 2 * len(jobs) and set(df.key) == {"old"} | {j["key"] for j in jobs}
+    assert sorted(df[df.model == "d2d"].psnr.unique()) == [30.0, 31.0, 32.0]
+    assert pd.read_csv(tmp_path / "study.csv").shape == df.shape

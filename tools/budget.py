@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -180,17 +178,36 @@ def main() -> None:
     report(df, spec, args)
 
 
-def train_jobs(todo: list[dict], rows: list[dict], cores: int, csv: Path) -> pd.DataFrame:
-    """Train the jobs of `todo`, each row added to `rows` and the whole written to `csv` after every run (an
-    interrupted study resumes from there); the rows in the end."""
+def cluster(workers: int):
+    """A Dask client: the scheduler that dask's config names (DASK_SCHEDULER_ADDRESS=tcp://host:8786), so that
+    the runs fan out over the machines of a cluster without a code change, or else a cluster on this machine of
+    `workers` one-task worker processes."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    # Workers start with the environment of this process: Dask's own (a fixed MALLOC_TRIM_THRESHOLD_ among it)
+    # made a Deformable 2D run take 25% more CPU-s here (docs/recipe.md).
+    dask.config.set({"distributed.nanny.pre-spawn-environ": {}})
+    if dask.config.get("scheduler-address", None):
+        return Client()
+    return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"))
+
+
+def train_jobs(todo: list[dict], rows: list[dict], cores: int, csv: Path, fn=None) -> pd.DataFrame:
+    """Each job of `todo` run by fn (`run`: train and score) on a Dask cluster, each row added to `rows` and the
+    whole written to `csv` as every run ends (an interrupted study resumes from there); the rows in the end."""
+    from dask.distributed import as_completed
+
+    fn = fn or run
     csv.parent.mkdir(parents=True, exist_ok=True)
     done = 0
     for threads in sorted({j["threads"] for j in todo}):
         batch = sorted((j for j in todo if j["threads"] == threads), key=lambda j: -j["steps"] * j["width"])
         # `cores` in all: two-thread runs go half as many at a time (more threads than cores run several
-        # times slower); longest first, so that the pool ends together
-        with ProcessPoolExecutor(max(1, cores // threads), mp_context=multiprocessing.get_context("spawn")) as pool:
-            for result in pool.map(run, batch):
+        # times slower); longest first, so that the workers end together
+        with cluster(max(1, cores // threads)) as client:
+            for future in as_completed(client.map(fn, batch, pure=False)):
+                result = future.result()
                 rows, done = rows + result, done + 1
                 print(f"[{done}/{len(todo)}] " + "; ".join(
                     f"{r['model']} w{r['width']} s{r['seed']} {r['steps']} steps t{r['threads']} "
