@@ -9,13 +9,13 @@ packages that register them are imported (pipeline/check.py imports them all).
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.config import InputError, load_params
+from core.spec_errors import explain
 
 
 def setting(allowed: str, description: str = "", **constraints) -> Any:
@@ -342,91 +342,7 @@ def load_spec(path: str | Path = "params.yaml") -> Spec:
     try:
         return Spec.model_validate(raw)
     except ValidationError as e:
-        raise InputError(explain(e.errors()[0], raw)) from None
-
-
-def explain(error: dict, raw: dict) -> str:
-    """One line for one pydantic error: the setting, its value, what it must be, where to fix it."""
-    loc = [str(x) for x in error["loc"] if not str(x).startswith(("function-", "list[", "dict["))]
-    fix = "fix it in params.yaml (or your -S)"
-    if error["type"] == "extra_forbidden":
-        known = fields_at(loc[:-1], raw)
-        near = difflib.get_close_matches(loc[-1], known, n=1)
-        hint = f"did you mean {'.'.join([*loc[:-1], near[0]])}?" if near else f"known: {', '.join(known)}"
-        return f"{'.'.join(loc)} is not a setting ({hint}); {fix}"
-    if error["type"] == "missing":
-        return f"{'.'.join(loc)} is missing; add it to params.yaml (`git checkout params.yaml` restores the default)"
-    key, value = ".".join(loc) or "params.yaml", lookup(raw, error["loc"])
-    if error["type"] == "value_error" and error["msg"].startswith("Value error, "):
-        reason = error["msg"][len("Value error, "):]
-        if reason.startswith("@"):  # a rule across sections names the setting it refuses
-            key, reason = reason[1:].split(": ", 1)
-            value = lookup(raw, key.split("."))
-        elif ": " in reason and reason.split(": ")[0].isidentifier():  # a rule of a section names its field
-            field, reason = reason.split(": ", 1)
-            key, value = f"{key}.{field}", lookup(raw, [*error["loc"], field])
-        return f"{key} is {value!r}; it must be {reason}; {fix}"
-    cls, field = model_at(error["loc"])
-    wanted = allowed_at(error["loc"]) if field == str(error["loc"][-1]) else None
-    return f"{key} is {value!r}; it must be {wanted or error['msg'].lower().removeprefix('input should be ')}; {fix}"
-
-
-_MISSING = object()
-
-
-def lookup(raw: Any, loc) -> Any:
-    for part in loc:
-        if isinstance(raw, dict) and part in raw:
-            raw = raw[part]
-        elif isinstance(raw, list) and isinstance(part, int) and part < len(raw):
-            raw = raw[part]
-        elif isinstance(part, str) and part.startswith(("function-", "list[", "dict[", "int", "str")):
-            continue
-        else:
-            return None
-    return raw
-
-
-def model_at(loc) -> tuple[type[BaseModel] | None, str | None]:
-    """The section class and the field name a location ends in (None where it is not a field)."""
-    cls, field = Spec, None
-    for part in loc:
-        if isinstance(part, int) or not isinstance(part, str) or cls is None:
-            continue
-        if field is not None:  # the previous part named a field: step into its type
-            cls = next_model(cls, field, part)
-            field = None
-            if cls is None:
-                return None, None
-            if cls is not None and part not in cls.model_fields:
-                continue
-        if part in cls.model_fields:
-            field = part
-    return cls, field
-
-
-def next_model(cls: type[BaseModel], field: str, part: str):
-    annotation = cls.model_fields[field].annotation
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    args = getattr(annotation, "__args__", ())
-    inner = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-    return inner[0] if inner else None
-
-
-def allowed_at(loc) -> str | None:
-    cls, field = model_at(loc)
-    if cls is None or field is None:
-        return None
-    extra = cls.model_fields[field].json_schema_extra or {}
-    return extra.get("allowed")
-
-
-def fields_at(loc, raw) -> list[str]:
-    cls, field = model_at(loc) if loc else (Spec, None)
-    if cls is not None and field is not None:
-        cls = next_model(cls, field, "")
-    return sorted(cls.model_fields) if cls is not None else []
+        raise InputError(explain(e.errors()[0], raw, Spec)) from None
 
 
 def replace(section: Section, **changes) -> Section:

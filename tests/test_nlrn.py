@@ -133,14 +133,16 @@ def test_an_unknown_gauss_photograph_is_refused_at_load():
     import yaml
 
     from core.imports import ROOT
-    from core.spec import Spec, explain
     from pydantic import ValidationError
+
+    from core.spec import Spec
+    from core.spec_errors import explain
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["gauss"]["photographs"] = ["lena"]
     with pytest.raises(ValidationError) as e:
         Spec.model_validate(params)
-    assert explain(e.value.errors()[0], params).startswith(
+    assert explain(e.value.errors()[0], params, Spec).startswith(
         "gauss.photographs is ['lena']; it must be names of skimage.data photographs (lena is not one)")
 
 
