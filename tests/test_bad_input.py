@@ -243,3 +243,16 @@ def test_adobe240_frames_that_could_be_misread_are_refused(workdir, capsys, case
         cv2.imwrite(str(Path("adobe240") / "clip1" / name), frame)
     err = fails(motion, base_params(**{"motion.source": "adobe240", "motion.crop": 32}), capsys)
     assert {"unpadded": "numbered with unequal widths", "16 bits": "has uint16 samples"}[case] in err
+
+
+def test_denoise_video_never_overwrites_without_force_and_names_the_video(workdir, capsys):
+    from tools import denoise_video
+
+    write_video(Path("one.avi"), np.zeros((1, 48, 64, 3), np.uint8), 30)
+    Path("out.avi").write_bytes(b"earlier output")
+    err = fails(denoise_video, base_params(), capsys, ["one.avi", "out.avi"])
+    assert err == "error: output out.avi exists; name another file, or add --force to overwrite it"
+    assert Path("out.avi").read_bytes() == b"earlier output"
+    err = fails(denoise_video, base_params(), capsys, ["one.avi", "out.avi", "--force"])
+    assert err.startswith("error: video one.avi has 1 frames; it needs at least 2*data.tau+1 = 5")
+    assert Path("out.avi").read_bytes() == b"earlier output"

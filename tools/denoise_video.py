@@ -38,14 +38,14 @@ def peak_rate(spec: Spec, model: str) -> float:
 
 
 def denoise_frames(frames: np.ndarray, spec: Spec, model: str, sigma: dict[str, float], lr: float,
-                   work: Path) -> np.ndarray:
+                   work: Path, name: str = "the video") -> np.ndarray:
     """Noisy grey linear frames [N, H, W] -> restored [N, H, W], by a model trained on them alone."""
     taken = spec.models[model].args.get("frames", 1)
     if taken != 1:
         raise InputError(f"--model {model} takes {taken} frames; use a single-frame model (n2v, hqssl)")
     length = spec.data.length  # training windows of the suite's sequence length (their middle frame)
     if len(frames) < length:
-        raise InputError(f"the video has {len(frames)} frames; it needs at least 2*data.tau+1 = {length}")
+        raise InputError(f"{name} has {len(frames)} frames; it needs at least 2*data.tau+1 = {length}")
     net = load_model(train_on_noisy(model, spec, frames, np.arange(len(frames) - length + 1), work, lr, sigma))
     return run_model(net, frames[:, None], DEGRADATIONS.build("observed", **sigma), sigma)[0]
 
@@ -60,7 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sigma-r", type=float, default=0.0, help="signal-independent noise std (HQ-SSL)")
     ap.add_argument("--height", type=int, default=0, help="resize to this height first (0: keep)")
     ap.add_argument("--steps", type=int, default=0, help="training steps (0: params train.steps)")
+    ap.add_argument("--force", action="store_true", help="overwrite the output file when it exists")
     args = ap.parse_args(argv)
+    if args.output.exists() and not args.force:
+        raise InputError(f"output {args.output} exists; name another file, or add --force to overwrite it")
     if args.output.suffix.lower() != ".avi":
         raise InputError(f"output {args.output} must end in .avi (a lossless FFV1 video)")
     if args.output.resolve() == args.video.resolve():
@@ -83,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         raise InputError(f"video {args.video} is {frames.shape[2]}x{frames.shape[1]}, smaller than train.crop="
                          f"{spec.train.crop}; give a larger --height or lower train.crop")
     with tempfile.TemporaryDirectory() as work:
-        out = denoise_frames(frames, spec, args.model, sigma, peak_rate(spec, args.model), Path(work))
+        out = denoise_frames(frames, spec, args.model, sigma, peak_rate(spec, args.model), Path(work),
+                             f"video {args.video}")
     grey = (np.clip(linear_to_srgb(np.clip(out, 0, 1)), 0, 1) * 255 + 0.5).astype(np.uint8)
     write_video(args.output, np.repeat(grey[..., None], 3, axis=-1), fps)
     print(f"wrote {args.output}: {len(grey)} frames, {grey.shape[2]}x{grey.shape[1]}, denoised by {args.model}")
