@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.config import InputError, load_params
 from core.spec_errors import explain
@@ -39,13 +39,26 @@ def distinct(values: list) -> list:
     return values
 
 
-def interval(pair: list, what: str) -> list:
-    if len(pair) != 2 or pair[0] > pair[1]:
-        raise ValueError(f"a range [low, high] of {what} with low <= high")
-    return pair
+def skimage_photographs(names: list[str]) -> list[str]:
+    import skimage.data
+
+    for name in distinct(names):
+        if name.startswith("_") or not callable(getattr(skimage.data, name, None)):
+            raise ValueError(f"names of skimage.data photographs ({name} is not one)")
+    return names
 
 
-Names = list[str]
+def interval(low: float):
+    """A validator of a range [a, b] with low <= a <= b."""
+    def check(pair: list) -> list:
+        if len(pair) != 2 or not low <= pair[0] <= pair[1]:
+            raise ValueError(f"a range [a, b] with {low} <= a <= b")
+        return pair
+    return AfterValidator(check)
+
+
+Names = Annotated[list[str], AfterValidator(distinct)]
+Photographs = Annotated[list[str], AfterValidator(skimage_photographs)]
 DEFAULT_DEGRADATION = "raw_noise"  # the Xu 2019 noise: a model, a baseline and the test sets have it unless named
 
 
@@ -62,42 +75,19 @@ class Data(Section):
 
 class Render(Section):
     seed: int = setting("an integer >= 0", "seed of the rendered videos and clips", ge=0)
-    photographs: Names = setting("distinct names of skimage.data photographs",
-                                 "the photographs the camera pans over", min_length=2)
+    photographs: Photographs = setting("distinct names of skimage.data photographs",
+                                       "the photographs the camera pans over", min_length=2)
     long_videos: int = setting("an integer >= 1", "rendered videos with cuts", ge=1)
-    shots_per_video: list[int] = setting("[low, high], 1 <= low <= high", "shots a rendered video has")
-    shot_frames: list[int] = setting("[low, high], 1 <= low <= high", "frames a shot has")
-    camera_speed: list[float] = setting("[low, high], 0 <= low <= high", "camera speed, px per frame at 30 fps")
+    shots_per_video: Annotated[list[int], interval(1)] = setting("[a, b], 1 <= a <= b", "shots a rendered video has")
+    shot_frames: Annotated[list[int], interval(1)] = setting("[a, b], 1 <= a <= b", "frames a shot has")
+    camera_speed: Annotated[list[float], interval(0)] = setting("[a, b], 0 <= a <= b",
+                                                                "camera speed, px per frame at 30 fps")
     width: int = setting("an integer >= 16", "rendered frame width, px", ge=16)
     height: int = setting("an integer >= 16", "rendered frame height, px", ge=16)
     fps: int = setting("an integer >= 1", "frame rate of the rendered videos", ge=1)
     motion_clips: int = setting("an integer >= 1", "240 fps clips (Figure 8 and study deblur)", ge=1)
     motion_frames: int = setting("an integer >= 2", "frames of a 240 fps clip", ge=2)
     motion_speed: float = setting("a number > 0", "camera speed, px per 240 fps frame", gt=0)
-
-    @field_validator("photographs")
-    @classmethod
-    def _photographs(cls, v):
-        import skimage.data
-
-        for name in distinct(v):
-            if name.startswith("_") or not callable(getattr(skimage.data, name, None)):
-                raise ValueError(f"names of skimage.data photographs ({name} is not one)")
-        return v
-
-    @field_validator("shots_per_video", "shot_frames")
-    @classmethod
-    def _counts(cls, v):
-        if len(v) == 2 and v[0] < 1:
-            raise ValueError("counts >= 1")
-        return interval(v, "counts")
-
-    @field_validator("camera_speed")
-    @classmethod
-    def _speeds(cls, v):
-        if len(v) == 2 and v[0] < 0:
-            raise ValueError("speeds >= 0")
-        return interval(v, "speeds")
 
     @model_validator(mode="after")
     def _enough_photographs(self):
@@ -119,11 +109,6 @@ class Scenes(Section):
     test_crop: int = setting("an integer >= 8", "centre crop of test and validation sequences, px", ge=8)
     max_test_sequences: int = setting("an integer >= 1", "per test or validation video, spread over its scenes",
                                       ge=1)
-
-    @field_validator("videos", "test_videos", "val_videos")
-    @classmethod
-    def _distinct(cls, v, info):
-        return distinct(v)
 
     @model_validator(mode="after")
     def _apart(self):
@@ -263,11 +248,10 @@ class OwnData(Section):
 
 
 class Gauss(Section):
-    photographs: Names = setting("names of skimage.data photographs (e.g. stereo_motorcycle, cell)",
+    photographs: Photographs = setting("names of skimage.data photographs (e.g. stereo_motorcycle, cell)",
                                  "study gauss's test images", min_length=1)
     seed: int = setting("an integer >= 0", "seed of its test sets", ge=0)
 
-    _photographs = field_validator("photographs")(Render._photographs.__func__)
 
 
 class Deblur(Section):
@@ -277,10 +261,6 @@ class Deblur(Section):
     noise: float = setting("a number >= 0", "read noise std on the blurry frames, linear intensities", ge=0)
     seed: int = setting("an integer >= 0", "seed of its test sets", ge=0)
 
-    @field_validator("test_clips")
-    @classmethod
-    def _distinct(cls, v):
-        return distinct(v)
 
 
 class Report(Section):
