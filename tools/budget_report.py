@@ -161,25 +161,9 @@ def findings_on_means(study: pd.DataFrame, spec: Spec, nudged: pd.DataFrame | No
     return [found[k] for k in (0, 1, 3, 5)]
 
 
-def report(df: pd.DataFrame, spec: Spec, args) -> None:
+def curves_markdown(df: pd.DataFrame, study: pd.DataFrame, spec: Spec, args) -> list[str]:
     from pipeline.report import DECAYS  # the report's words for the schedule
 
-    df = with_perturb(df)
-    nudged, df = df[df.perturb > 0], df[df.perturb == 0]  # the curves, spreads and findings read plain runs only
-
-    results = pd.read_csv(RESULTS, dtype={"subset": str, "table": str})
-    avg = results[results.subset == "avg"]
-    classical = {lv: {m: float(r.psnr.iloc[0]) for m in ("BM3D", "BM4D (VBM4D stand-in)", "NLM", REFERENCE)
-                      if len(r := avg[(avg.method == m) & (avg.level == lv)])}
-                 for lv in sorted(set(df.level))}
-    info = {m: json.loads((EVAL / m / "info.json").read_text()) for m in args.models}
-    default = pd.DataFrame([{"model": m, "level": lv, "cpu_seconds": info[m]["train_seconds"],
-                             "psnr": float(avg[(avg.method == info[m]["label"]) & (avg.level == lv) & (avg.blind == 0)
-                                               & (avg.table == str(TABLE[m]))].psnr.iloc[0])}
-                            for m in args.models for lv in sorted(set(df.level))])
-    curves = df[df.model.isin(args.models)]
-    figure(curves, classical, default, OUT / "figure_budget.png")
-    study = df[df.threads == 1]
     md = ["# Training budget: test PSNR against training CPU-seconds", "",
           f"Every point is a separate run to its own budget with the default recipe (warm-up, "
           f"{DECAYS[spec.train.schedule]}, the rate the default run chose "
@@ -202,7 +186,11 @@ def report(df: pd.DataFrame, spec: Spec, args) -> None:
             r = rows[rows.level == lv].psnr
             cells.append(f"{r.mean():.2f} ({r.min():.2f}-{r.max():.2f})")
         md.append(f"| {m} | {w} | {n} | {rows.cpu_seconds.mean():.0f} | " + " | ".join(cells) + " |")
-    md += ["", "## Seed spread", ""]
+    return md
+
+
+def spread_markdown(study: pd.DataFrame, nudged: pd.DataFrame, spec: Spec, args) -> list[str]:
+    md = ["", "## Seed spread", ""]
     groups = study.groupby(["model", "width", "steps", "level"]).psnr
     spread = groups.agg(lambda s: s.max() - s.min())[groups.size() > 1]  # where two or more seeds ran
     at = spread.xs((spec.train.width, spec.train.steps), level=("width", "steps"), drop_level=False)
@@ -219,6 +207,11 @@ def report(df: pd.DataFrame, spec: Spec, args) -> None:
            f"every model not trained here and for finding (3), they are written to {SPREADS}, the file the "
            "report's findings read (params `report.spreads`):", "",
            "    " + ", ".join(f"{m}: {v:.2f}" for m, v in per_model.items()), ""]
+    return md
+
+
+def means_markdown(study: pd.DataFrame, nudged: pd.DataFrame, spec: Spec) -> list[str]:
+    md = []
     found = findings_on_means(study, spec, nudged)
     if found:
         md += ["## The findings between learned models, on the mean of each model's seeds", "",
@@ -227,10 +220,14 @@ def report(df: pd.DataFrame, spec: Spec, args) -> None:
                "by sqrt(seeds) (the mean of n seeds varies sqrt(n) times less than one seed).", "",
                "| finding | verdict | evidence |", "|---|---|---|"]
         md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found] + [""]
-    md += [f"## When does each model catch the classical method of its table, and the reference frame + {GAIN:g} dB?",
-           "",
-           "Mean over seeds.", "",
-           "| model | width | level | target | CPU-s to reach it | |", "|---|---|---|---|---|---|"]
+    return md
+
+
+def crossings_markdown(study: pd.DataFrame, classical: dict, args) -> list[str]:
+    md = [f"## When does each model catch the classical method of its table, and the reference frame + {GAIN:g} dB?",
+          "",
+          "Mean over seeds.", "",
+          "| model | width | level | target | CPU-s to reach it | |", "|---|---|---|---|---|---|"]
     for (m, w, lv), rows in study[study.model.isin(args.models)].groupby(["model", "width", "level"]):
         g = rows.groupby("steps").agg(cpu_seconds=("cpu_seconds", "mean"), psnr=("psnr", "mean")).sort_values(
             "cpu_seconds")
@@ -242,12 +239,16 @@ def report(df: pd.DataFrame, spec: Spec, args) -> None:
         for name, value in targets.items():
             when, how = when_reached(g, value)
             md.append(f"| {m} | {w} | {lv} | {name} | {when} | {how} |")
-    md += ["", "## Stability: the default width and budget trained with 1 and with 2 threads", "",
-           "Seed 0 both times. Beside it, the range of the one-thread run and its runs from perturbed starts (the "
-           "start weights nudged by 1e-6 of themselves, a float-level change like the one a thread count or "
-           "another CPU makes; `--perturbations`).", "",
-           "| model | level | 1 thread | 2 threads | difference | perturbed starts: runs, range (min-max) |",
-           "|---|---|---|---|---|---|"]
+    return md
+
+
+def stability_markdown(df: pd.DataFrame, nudged: pd.DataFrame, spec: Spec) -> list[str]:
+    md = ["", "## Stability: the default width and budget trained with 1 and with 2 threads", "",
+          "Seed 0 both times. Beside it, the range of the one-thread run and its runs from perturbed starts (the "
+          "start weights nudged by 1e-6 of themselves, a float-level change like the one a thread count or "
+          "another CPU makes; `--perturbations`).", "",
+          "| model | level | 1 thread | 2 threads | difference | perturbed starts: runs, range (min-max) |",
+          "|---|---|---|---|---|---|"]
     base = df[(df.width == spec.train.width) & (df.steps == spec.train.steps) & (df.seed == 0)]
     near = at_default(nudged, spec)
     near = near[near.seed == 0]
@@ -279,5 +280,28 @@ def report(df: pd.DataFrame, spec: Spec, args) -> None:
                f"perturbed) at both levels for {sum(inside.values())} of {len(inside)} models; that range is within "
                f"{STEADY_DB} dB for {len(calm)} of {len(ranged)}" + (f" ({', '.join(calm)})" if calm else "")
                + f", median {np.median(list(ranged.values())):.2f} dB, largest {ranged[wide]:.2f} dB ({wide})."]
+    return md
+
+
+def report(df: pd.DataFrame, spec: Spec, args) -> None:
+    """reports/budget.md, reports/budget/figure_budget.png and the spreads file, from the study's rows."""
+    df = with_perturb(df)
+    nudged, df = df[df.perturb > 0], df[df.perturb == 0]  # the curves, spreads and findings read plain runs only
+
+    results = pd.read_csv(RESULTS, dtype={"subset": str, "table": str})
+    avg = results[results.subset == "avg"]
+    classical = {lv: {m: float(r.psnr.iloc[0]) for m in ("BM3D", "BM4D (VBM4D stand-in)", "NLM", REFERENCE)
+                      if len(r := avg[(avg.method == m) & (avg.level == lv)])}
+                 for lv in sorted(set(df.level))}
+    info = {m: json.loads((EVAL / m / "info.json").read_text()) for m in args.models}
+    default = pd.DataFrame([{"model": m, "level": lv, "cpu_seconds": info[m]["train_seconds"],
+                             "psnr": float(avg[(avg.method == info[m]["label"]) & (avg.level == lv) & (avg.blind == 0)
+                                               & (avg.table == str(TABLE[m]))].psnr.iloc[0])}
+                            for m in args.models for lv in sorted(set(df.level))])
+    figure(df[df.model.isin(args.models)], classical, default, OUT / "figure_budget.png")
+    study = df[df.threads == 1]
+    md = (curves_markdown(df, study, spec, args) + spread_markdown(study, nudged, spec, args)
+          + means_markdown(study, nudged, spec) + crossings_markdown(study, classical, args)
+          + stability_markdown(df, nudged, spec))
     (REPORTS / "budget.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
