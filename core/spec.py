@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.config import InputError, load_params
-from core.spec_errors import explain
+from core.spec_errors import explain, need
 
 
 def setting(allowed: str, description: str = "", **constraints) -> Any:
@@ -54,6 +54,18 @@ def interval(low: float):
         if len(pair) != 2 or not low <= pair[0] <= pair[1]:
             raise ValueError(f"a range [a, b] with {low} <= a <= b")
         return pair
+    return AfterValidator(check)
+
+
+RATES = "distinct positive rates, e.g. [3.0e-4, 1.0e-3]"
+
+
+def distinct_positive(wanted: str):
+    """A validator of a list of distinct numbers > 0; `wanted` is what the error says it must be."""
+    def check(values: list) -> list:
+        if not all(x > 0 for x in values) or len(set(values)) < len(values):
+            raise ValueError(wanted)
+        return values
     return AfterValidator(check)
 
 
@@ -151,8 +163,8 @@ class Train(Section):
     steps: int = setting("an integer >= 1", "optimiser steps of every learned model", ge=1)
     batch: int = setting("an integer >= 1", "sequences per step", ge=1)
     crop: int = setting("an integer >= 8", "training crop, px", ge=8)
-    lr_grid: list[float] = setting("distinct positive rates, e.g. [3.0e-4, 1.0e-3]",
-                                   "peak learning rates; each is trained, the best on validation kept", min_length=1)
+    lr_grid: Annotated[list[float], distinct_positive(RATES)] = setting(
+        RATES, "peak learning rates; each is trained, the best on validation kept", min_length=1)
     lr_tie_db: float = setting("a number >= 0", "validation PSNRs within this of the best tie, dB", ge=0)
     rate_workers: int = setting("an integer >= 1", "rates trained side by side, one thread each", ge=1)
     warmup: float = setting("a share of the steps in [0, 1)", "linear warm-up share of the steps", ge=0, lt=1)
@@ -171,13 +183,6 @@ class Train(Section):
     seed: int = setting("an integer >= 0", "seed of weights and batches", ge=0)
     threads: int = setting("an integer >= 0 (0: every core)", "torch threads", ge=0)
     annealing: Annealing = setting("a mapping {eta, gamma, paper_steps, normalised}", "the annealing term")
-
-    @field_validator("lr_grid")
-    @classmethod
-    def _rates(cls, v):
-        if not all(x > 0 for x in v) or len(set(v)) < len(v):
-            raise ValueError("distinct positive rates, e.g. [3.0e-4, 1.0e-3]")
-        return v
 
 
 TableId = Union[int, str]
@@ -230,16 +235,9 @@ class ModelEntry(Rows):
 class BaselineEntry(Rows):
     method: str | None = optional(None, "a registered method (the entry's key unless given)", "the method")
     degradation: str = optional(DEFAULT_DEGRADATION, "a registered degradation", "what its test sets are degraded by")
-    grid: list[float] = optional([1.0], "distinct positive strengths", "strength multipliers tuned on validation",
-                                 min_length=1)
+    grid: Annotated[list[float], distinct_positive("distinct positive strengths")] = optional(
+        [1.0], "distinct positive strengths", "strength multipliers tuned on validation", min_length=1)
     paper: str | None = optional(None, "a name", "the paper's name for the method it stands in for")
-
-    @field_validator("grid")
-    @classmethod
-    def _grid(cls, v):
-        if not all(g > 0 for g in v) or len(set(v)) < len(v):
-            raise ValueError("distinct positive strengths")
-        return v
 
 
 class OwnData(Section):
@@ -249,9 +247,8 @@ class OwnData(Section):
 
 class Gauss(Section):
     photographs: Photographs = setting("names of skimage.data photographs (e.g. stereo_motorcycle, cell)",
-                                 "study gauss's test images", min_length=1)
+                                       "study gauss's test images", min_length=1)
     seed: int = setting("an integer >= 0", "seed of its test sets", ge=0)
-
 
 
 class Deblur(Section):
@@ -260,7 +257,6 @@ class Deblur(Section):
     windows_per_clip: int = setting("an integer >= 1", "disjoint windows of 13 sharp frames per test clip", ge=1)
     noise: float = setting("a number >= 0", "read noise std on the blurry frames, linear intensities", ge=0)
     seed: int = setting("an integer >= 0", "seed of its test sets", ge=0)
-
 
 
 class Report(Section):
@@ -332,21 +328,18 @@ def replace(section: Section, **changes) -> Section:
 
 def check_registered(spec: Spec, registries: dict) -> None:
     """Every registered name the spec uses is registered: registries maps a kind to its Registry."""
-    def need(value, kind: str, key: str) -> None:
+    def registered(value, kind: str, key: str) -> None:
         registry = registries[kind]
-        if value not in registry:
-            known = ", ".join(sorted(n for n in registry if not n.startswith("test_")))
-            raise InputError(f"{key} is {value!r}; it must be a registered {registry.kind} ({known}); "
-                             "fix it in params.yaml (or your -S)")
+        known = ", ".join(sorted(n for n in registry if not n.startswith("test_")))
+        need(value in registry, key, value, f"a registered {registry.kind} ({known})")
 
-    need(spec.noise.degradation, "degradation", "noise.degradation")
+    registered(spec.noise.degradation, "degradation", "noise.degradation")
     for name, m in spec.models.items():
-        need(m.arch, "model", f"models.{name}.arch")
-        need(m.objective, "objective", f"models.{name}.objective")
-        need(m.degradation, "degradation", f"models.{name}.degradation")
+        registered(m.arch, "model", f"models.{name}.arch")
+        registered(m.objective, "objective", f"models.{name}.objective")
+        registered(m.degradation, "degradation", f"models.{name}.degradation")
     for name, b in spec.baselines.items():
-        need(b.method or name, "baseline", f"baselines.{name}.method" if b.method else f"baselines.{name}")
-        need(b.degradation, "degradation", f"baselines.{name}.degradation")
+        registered(b.method or name, "baseline", f"baselines.{name}.method" if b.method else f"baselines.{name}")
+        registered(b.degradation, "degradation", f"baselines.{name}.degradation")
     for study in spec.report.studies:
-        need(study, "study", "report.studies")
-
+        registered(study, "study", "report.studies")

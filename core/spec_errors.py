@@ -7,8 +7,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core.config import InputError
+
 FIX = "fix it in params.yaml (or your -S)"
 VALUE_ERROR = "Value error, "
+
+
+def need(ok: bool, key: str, value, wanted: str) -> None:
+    """The one-line error of a rule the loader cannot state on one field (pipeline/check.py, check_registered)."""
+    if not ok:
+        raise InputError(f"{key} is {value!r}; it must be {wanted}; {FIX}")
 
 
 def explain(error: dict, raw: dict, root: type[BaseModel]) -> str:

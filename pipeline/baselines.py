@@ -18,11 +18,11 @@ from tqdm import tqdm
 from baselines import BASELINES, run_baseline
 from core.config import InputError, stage_main
 from core.frames import load_shard, save_shard
-from core.registry import DEGRADATIONS
-from core.spec import load_spec
 from core.paths import EVAL
+from core.registry import DEGRADATIONS
 from core.results import (RESULT_COLUMNS, entry_rows, named_entry, noisy_levels, score_sequences,
                           write_csv, write_json)
+from core.spec import load_spec
 import degradations  # noqa: F401  (registers the degradations)
 
 

@@ -17,6 +17,7 @@ from core.config import InputError, atomic_write, stage_main
 from core.paths import PARAMS_OK
 from core.registry import BASELINES, DEGRADATIONS, MODELS, OBJECTIVES, STUDIES
 from core.spec import ModelEntry, Spec, check_registered, load_spec
+from core.spec_errors import need
 from degradations import degradation_for
 from models.checkpoint import build_model, model_spec
 from objectives import objective_for
@@ -24,11 +25,6 @@ from objectives import objective_for
 OUT = PARAMS_OK
 REGISTRIES = {"model": MODELS, "baseline": BASELINES, "degradation": DEGRADATIONS, "objective": OBJECTIVES,
               "study": STUDIES}
-
-
-def need(ok: bool, key: str, value, wanted: str) -> None:
-    if not ok:
-        raise InputError(f"{key} is {value!r}; it must be {wanted}; fix it in params.yaml (or your -S)")
 
 
 def learns_from_noise(objective) -> bool:

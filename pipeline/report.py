@@ -14,8 +14,8 @@ from core.config import InputError, atomic_write, stage_main
 from core.frames import load_shard
 from core.paths import EVAL, REPORTS, SCENES_TEST
 from core.registry import STUDIES
-from core.spec import Spec, load_spec, load_spreads
 from core.results import MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
+from core.spec import Spec, load_spec, load_spreads
 from studies.base import Evidence, keys_in_tables
 
 DECAYS = {"linear": "linear decay to half", "cosine": "cosine decay to zero"}  # engine/train.learning_rate
