@@ -15,6 +15,11 @@ import torch.nn as nn
 
 from core.colour import linear_to_srgb, srgb_to_linear
 from core.frames import reference
+from models.precision import autocast
+
+def as_float32(v):
+    return v.float() if torch.is_tensor(v) and v.dtype == torch.bfloat16 else v
+
 
 # Where a residual network estimates the noise: "srgb", the gamma-corrected frame (the sRGB images DnCNN and
 # NLRN were designed on, and the domain of the loss and the metrics), or "linear", the frames as they travel.
@@ -30,6 +35,12 @@ class Denoiser(nn.Module):
     def __init__(self, frames: int = 1, blind: bool = False):
         super().__init__()
         self.frames, self.blind = frames, blind
+        self.precision = "fp32"  # set by compute_as (models/precision.py)
+
+    def compute_as(self, precision: str, channels_last: bool) -> Denoiser:
+        """Run in `precision` ("bf16" or "fp32") with convolution weights in channels-last layout or not."""
+        self.precision = precision
+        return self.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
     @property
     def in_channels(self) -> int:
@@ -46,7 +57,9 @@ class Denoiser(nn.Module):
         return torch.cat([frames, noise_map], dim=1)
 
     def forward(self, frames: torch.Tensor, noise_map: torch.Tensor | None = None, return_aux: bool = False):
-        out, aux = self.denoise(frames, self.network_input(frames, noise_map))
+        with autocast(self.precision, frames.device):
+            out, aux = self.denoise(frames, self.network_input(frames, noise_map))
+        out, aux = as_float32(out), {k: as_float32(v) for k, v in aux.items()}  # bf16 stays inside the forward
         return (out, aux) if return_aux else out
 
     def denoise(self, frames: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, dict]:

@@ -1,6 +1,6 @@
 """Building a model from its params entry, and the model file format (data/models/<name>/model.pt).
 
-A model file holds the spec (registered arch and constructor arguments) and the weights, nothing else: the same
+A model file holds the spec (registered arch, constructor arguments, precision and layout) and the weights, nothing else: the same
 params give the same bytes. Training time and losses live beside it (dvclive's metrics.json).
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import torch
 from core.config import InputError, atomic_write
 from core.registry import MODELS
 from core.spec import ModelEntry, Train
+from models.precision import resolve
 
 # Settings of the `train` section a model receives when its class names them in `train_settings` (params may
 # override them per model under `args`): the width of the U-Net and of the weight network, the offsets' reach,
@@ -20,22 +21,25 @@ SHARED_ARGS = ("width", "weight_width", "max_offset", "unet_top")
 
 
 def model_spec(name: str, entry: ModelEntry, train: Train) -> dict:
-    """{"arch", "args"} of the entry `models.<name>`: its args over the train settings its class takes."""
+    """{"arch", "args", "precision", "channels_last"} of the entry `models.<name>`: its args over the train
+    settings its class takes, and the arithmetic it trains and runs in (models/precision.py)."""
     if entry.arch not in MODELS:
         raise InputError(f"models.{name}.arch is {entry.arch!r}, not a registered model; registered: "
                          f"{', '.join(sorted(MODELS))}; fix `arch` in params.yaml")
     takes = MODELS.get(entry.arch).train_settings
     shared = {k: getattr(train, k) for k in SHARED_ARGS if k in takes}
-    return {"arch": entry.arch, "args": {**shared, **entry.args}}
+    return {"arch": entry.arch, "args": {**shared, **entry.args}, "precision": resolve(train.precision),
+            "channels_last": train.channels_last}
 
 
 def build_model(spec: dict) -> torch.nn.Module:
     """The model of a spec; an argument its constructor does not take is a one-line error naming it."""
     try:
-        return MODELS.build(spec["arch"], **spec["args"])
+        model = MODELS.build(spec["arch"], **spec["args"])
     except (TypeError, ValueError) as e:
         raise InputError(f"model {spec['arch']} cannot be built from {spec['args']}: {e}; fix its params entry") \
             from None
+    return model.compute_as(spec.get("precision", "fp32"), spec.get("channels_last", False))
 
 
 def save_model(path: str | Path, spec: dict, model: torch.nn.Module) -> None:

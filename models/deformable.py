@@ -75,7 +75,8 @@ class DeformableKernel(Denoiser):
         pos = pos.expand(b, -1, -1, -1, -1)
         if not self.dynamic_offsets:
             return pos
-        off = torch.tanh(offsets_raw).reshape(b, self.samples, self.dims, h, w).permute(0, 1, 3, 4, 2)
+        # float32 before tanh: in bf16 an offset would move in steps of 1/256 of its reach
+        off = torch.tanh(offsets_raw.float()).reshape(b, self.samples, self.dims, h, w).permute(0, 1, 3, 4, 2)
         if self.dims == 2:
             off = torch.cat([off, torch.zeros_like(off[..., :1])], -1)
         return pos + off * self.offset_scale
