@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     rows, outputs = [], {}
     info: dict = {"label": entry.label, "parameters": model.parameter_count(),
                   "train_seconds": trained.get("seconds", 0.0), "lr": tuned["lr"],
-                  "validation_psnr_by_lr": tuned["validation_psnr"]}
+                  "validation_psnr_by_lr": tuned["validation_psnr"], "precision": model.precision}
     for path in levels:
         level, noisy = path.stem, load_shard(path)
         out, seconds, auxes = run_model(model, noisy["test"], degradation, degradation.stored_level(noisy))

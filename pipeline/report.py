@@ -87,6 +87,16 @@ def run_markdown(spec: Spec, ours: pd.DataFrame, info: dict) -> list[str]:
     return md
 
 
+def precision_words(info: dict, t) -> str:
+    """The arithmetic the learned models trained and ran in, as their model files record it."""
+    used = sorted({i["precision"] for i in info.values() if "precision" in i})
+    if not used:
+        return ""
+    layout = "channels-last" if t.channels_last else "contiguous"
+    return (f"Arithmetic: {' and '.join(used)} (train.precision: {t.precision}; bf16 is autocast, weights and "
+            f"loss in float32), {layout} convolution weights. ")
+
+
 def study_keys(spec: Spec, chosen: list[str]) -> list[str]:
     """The evaluation folders the studies read: every baseline and model in one of their tables, and the
     models of `own_data` trained on the test frames among them."""
@@ -127,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
              else "the last step's weights")
           + (f" (batch-norm statistics measured anew there over {t.bn_batches} training batches). "
              if t.bn_batches else ". ") +
+          + precision_words(info, t) +
           "How PSNR grows with the training budget: `python -m tools.budget` (writes reports/budget.md). "
           f"The findings' margins come from {spec.report.spreads}: {spreads.study}.",
           "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "

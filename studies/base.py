@@ -56,7 +56,7 @@ class Evidence:
 @dataclass
 class Finding:
     claim: str
-    verdict: str  # holds, does not hold, within noise, not measured
+    verdict: str  # holds, does not hold, within noise, cannot be decided at this budget, not measured
     evidence: str
 
 
@@ -68,6 +68,26 @@ def decide(gaps: list[float], margin: float | list[float]) -> str:
     if any(g < -m for g, m in zip(gaps, margins)):
         return "does not hold"
     return "holds" if all(g > m for g, m in zip(gaps, margins)) else "within noise"
+
+
+UNDECIDED = "cannot be decided at this budget"
+
+
+def decide_within(differences: list[float], tolerance: float, margin: float | list[float]) -> str:
+    """A tolerance claim ("A stays within `tolerance` dB of B"): each |difference| under tolerance - margin
+    holds, one over tolerance + margin does not; and where a margin is at least the tolerance no run could show
+    the claim, so it cannot be decided at this budget rather than being "within noise"."""
+    margins = margin if isinstance(margin, list) else [margin] * len(differences)
+    verdict = decide([tolerance - abs(d) for d in differences], margins)
+    if verdict == "within noise" and any(m >= tolerance for m in margins):
+        return UNDECIDED
+    return verdict
+
+
+def relation(a: float, b: float) -> str:
+    """">", "<" or "=" between two PSNRs as printed (2 decimals): the evidence shows the true order."""
+    a, b = round(a, 2), round(b, 2)
+    return ">" if a > b else "<" if a < b else "="
 
 
 def avg_psnr(results: pd.DataFrame, table: int | str, method: str | None, level: str,

@@ -14,8 +14,8 @@ import pandas as pd
 from core.paths import PAPER
 from core.registry import STUDIES
 from studies import figures
-from studies.base import (Evidence, Finding, Study, avg_psnr, decide, findings_markdown, published_markdown,
-                          sizes_markdown, table_markdown)
+from studies.base import (Evidence, Finding, Study, avg_psnr, decide, decide_within, findings_markdown,
+                          published_markdown, sizes_markdown, table_markdown)
 
 TABLE = "ssl"
 PUBLISHED = PAPER / "ssl_published.csv"
@@ -45,14 +45,14 @@ def findings(results: pd.DataFrame, labels: dict[str, str | None], margin: float
     def show(g: Gaps, *roles) -> str:
         return f"{g.level}: " + ", ".join(f"{labels[r]} {g.psnr[r]:.2f}" for r in roles)
 
-    close = [CLOSE_DB - abs(g.psnr["n2n"] - g.psnr["n2c"]) for g in per_level]
+    close = [g.psnr["n2n"] - g.psnr["n2c"] for g in per_level]
     below = [g.psnr["n2c"] - g.psnr["n2v"] for g in per_level]
     # "Most of the gap": HQ-SSL above the midpoint of N2V and N2C, i.e. more than half the gap closed.
     closes = [g.psnr["hqssl"] - (g.psnr["n2v"] + g.psnr["n2c"]) / 2 for g in per_level]
     share = "; ".join(f"{g.level}: {100 * (g.psnr['hqssl'] - g.psnr['n2v']) / (g.psnr['n2c'] - g.psnr['n2v']):.0f}% "
                       "of the N2V-N2C gap closed" if g.psnr["n2c"] != g.psnr["n2v"] else f"{g.level}: no gap"
                       for g in per_level)
-    return [Finding(CLAIMS[0], decide(close, margin), " | ".join(show(g, "n2c", "n2n") for g in per_level)),
+    return [Finding(CLAIMS[0], decide_within(close, CLOSE_DB, margin), " | ".join(show(g, "n2c", "n2n") for g in per_level)),
             Finding(CLAIMS[1], decide(below, margin), " | ".join(show(g, "n2c", "n2v") for g in per_level)),
             Finding(CLAIMS[2], decide(closes, margin),
                     " | ".join(show(g, "n2v", "hqssl", "n2c") for g in per_level) + f" ({share})")]

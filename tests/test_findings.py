@@ -127,3 +127,23 @@ def test_a_blind_pair_is_judged_against_the_larger_seed_spread_of_the_twins():
     assert six(made_up(blind_gap=0.8), 0.4).verdict == "within noise"
     assert six(made_up(), 0.1).verdict != all_findings(made_up(), motion(5e-4), None, None, LABELS, LEARNED_VIDEO,
                                                        9.9)[5].verdict  # without twins: the 9.9 dB margin
+
+
+def test_a_tolerance_claim_whose_margin_reaches_its_tolerance_cannot_be_decided():
+    """Blind 0.3 dB under non-blind: with the twins' spread at 0.6 dB, above the 0.5 dB tolerance, no run could
+    show the blind model within 0.5 dB, so (6) cannot be decided at this budget; 1.2 dB under (0.7 outside the
+    tolerance, beyond the 0.6 spread) still does not hold."""
+    def six(results, spread):
+        return all_findings(results, motion(5e-4), None, None, LABELS, LEARNED_VIDEO, 9.9,
+                            twin_spreads={(2, "Deformable 2D"): spread})[5].verdict
+    assert six(made_up(), 0.6) == "cannot be decided at this budget"
+    assert six(made_up(blind_gap=1.2), 0.6) == "does not hold"
+    assert six(made_up(), 0.1) == "holds"
+
+
+def test_the_evidence_prints_the_true_order():
+    """Deformable 3D under its per-frame rival: the evidence says "<", never ">" whatever the order."""
+    found = all_findings(made_up(d3d=36.5), motion(5e-4), None, None, LABELS, LEARNED_VIDEO, 0.0)[1]
+    assert "Deformable 3D 3x3x3 36.50 < Deformable 2D 3x3 per frame 36.60 > KPN 5x5 36.40" in found.evidence
+    equal = all_findings(made_up(d3d=36.6), motion(5e-4), None, None, LABELS, LEARNED_VIDEO, 0.0)[1]
+    assert "Deformable 3D 3x3x3 36.60 = Deformable 2D 3x3 per frame 36.60" in equal.evidence
