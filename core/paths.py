@@ -6,6 +6,7 @@ from pathlib import Path
 
 DATA = Path("data")
 PARAMS_OK = DATA / "params.ok"           # stage check
+INPUTS_OK = DATA / "inputs.ok"           # stage inputs
 RENDERED = DATA / "rendered"             # stage render: videos/ and clips240/
 SCENES = DATA / "scenes"                 # stage scenes: train/<video>.npz, test.npz, val.npz, manifest.csv
 SCENES_TRAIN = SCENES / "train"

