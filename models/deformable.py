@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from models.base import Denoiser
+from models.base import Denoiser, as_float32
 from core.registry import MODELS
 from models.sampler import sample_bilinear, sample_trilinear
 from models.unet import UNet
@@ -76,7 +76,7 @@ class DeformableKernel(Denoiser):
         if not self.dynamic_offsets:
             return pos
         # float32 before tanh: in bf16 an offset would move in steps of 1/256 of its reach
-        off = torch.tanh(offsets_raw.float()).reshape(b, self.samples, self.dims, h, w).permute(0, 1, 3, 4, 2)
+        off = torch.tanh(as_float32(offsets_raw)).reshape(b, self.samples, self.dims, h, w).permute(0, 1, 3, 4, 2)
         if self.dims == 2:
             off = torch.cat([off, torch.zeros_like(off[..., :1])], -1)
         return pos + off * self.offset_scale

@@ -16,9 +16,10 @@ from core.paths import EVAL, REPORTS, SCENES_TEST
 from core.registry import STUDIES
 from core.results import MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
 from core.spec import Spec, load_spec, load_spreads
-from studies.base import Evidence, keys_in_tables
+from studies.base import Evidence, entry_label, keys_in_tables
 
 DECAYS = {"linear": "linear decay to half", "cosine": "cosine decay to zero"}  # engine/train.learning_rate
+HEADLINE = ((2, "d2d"), (2, "bm3d"), (3, "d3d"), (3, "bm4d"))  # (table, params key) of reports/summary.json
 TOPS_WORDS = {"table1": "two convs at twice the width, as Table 1", "narrow": "three convs at the width"}  # models/unet
 
 
@@ -97,6 +98,19 @@ def precision_words(info: dict, t) -> str:
             f"loss in float32), {layout} convolution weights. ")
 
 
+def summary(spec: Spec, ours: pd.DataFrame, found: dict[str, list]) -> dict:
+    """The few figures a user compares across experiments (`dvc exp show`, README): how many findings of each
+    study hold, and the paper's two headline pairs, Deformable 2D against BM3D (Table 2) and Deformable 3D
+    against the video block-matching baseline (Table 3), as mean PSNR over the levels."""
+    out = {f"held_{name}": sum(f.verdict == "holds" for f in fs) for name, fs in found.items()}
+    for table, key in HEADLINE:
+        rows = ours[(ours.table.astype(str) == str(table)) & (ours.method == entry_label(spec, key, table))
+                    & (ours.blind == 0) & (ours.subset.astype(str) == "avg")]
+        if len(rows):
+            out[key] = round(float(rows.psnr.mean()), 2)
+    return out
+
+
 def study_keys(spec: Spec, chosen: list[str]) -> list[str]:
     """The evaluation folders the studies read: every baseline and model in one of their tables, and the
     models of `own_data` trained on the test frames among them."""
@@ -143,9 +157,11 @@ def main(argv: list[str] | None = None) -> None:
           "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "
           "is the mean over its sequences, avg the mean over subsets. **Bold**: best, *italics*: second best "
           "(PSNR).", ""]
+    found = {}
     for name in chosen:
-        study = STUDIES.build(name)
+        study, start = STUDIES.build(name), len(ev.found)
         md += [f"# Study `{name}`: {study.title}", "", *study.section(ev)]
+        found[name] = ev.found[start:]
     md += ["# This run", "", *run_markdown(spec, ours, info), "## Figures", ""]
     motion_levels = sorted({i["motion_level"] for i in info.values() if "motion_level" in i})
     if motion_levels:
@@ -162,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     write_json({f"table{r.table}/{r.method}{'/blind' if r.blind else ''}/{r.level}": {"psnr": round(r.psnr, 4),
                                                                                     "ssim": round(r.ssim, 5)}
                 for r in avg.itertuples()}, REPORTS / "metrics.json")
+    write_json(summary(spec, ours, found), REPORTS / "summary.json")
 
 
 if __name__ == "__main__":

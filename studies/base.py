@@ -41,6 +41,12 @@ class Evidence:
     noisy: dict[str, dict[str, np.ndarray]]
     figures: Path
     made: list[str] = field(default_factory=list)  # figure files written, in order
+    found: list[Finding] = field(default_factory=list)  # every study's findings, in order (reports/summary.json)
+
+    def keep(self, found: list[Finding]) -> list[Finding]:
+        """A study's findings, kept for the run's summary, and handed back."""
+        self.found += found
+        return found
 
     def label(self, key: str, table: int | None = None) -> str | None:
         return entry_label(self.spec, key, table)

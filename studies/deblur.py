@@ -77,7 +77,7 @@ class Deblurring(Study):
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
         fields = {role: ev.info.get(key, {}).get("receptive_field") for role, key in ROLES.items()}
         margin = ev.spreads.margin_db
-        md += findings_markdown(findings(ours, labels, fields, margin), margin)
+        md += findings_markdown(ev.keep(findings(ours, labels, fields, margin)), margin)
         md += ["| method | parameters | megapixels / s (CPU) | peak memory of its stage (MB) | receptive field, "
                "95% of the gradient (px) |", "|---|---|---|---|---|"]
         for k in keys:

@@ -69,7 +69,7 @@ class GaussianNoise(Study):
                "budgets and sizes (params.yaml): only the order and the gaps compare.", ""]
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
         margin = ev.spreads.margin_db
-        md += findings_markdown(findings(ours, labels, margin), margin)
+        md += findings_markdown(ev.keep(findings(ours, labels, margin)), margin)
         md += sizes_markdown(ev, ev.keys_in_table(TABLE))
         md += ["Speed and peak memory of NLRN against DnCNN on the same frames, tiled and untiled: "
                "`python -m tools.benchmark nlrn` (README).", ""]

@@ -90,7 +90,7 @@ class SelfSupervised(Study):
                "gaps between rows compare.", ""]
         labels = {role: ev.label(key, TABLE) for role, key in ROLES.items()}
         margin = ev.spreads.margin_db
-        md += findings_markdown(findings(ours, labels, margin), margin)
+        md += findings_markdown(ev.keep(findings(ours, labels, margin)), margin)
         md += sizes_markdown(ev, keys)
         self.draw(ev, keys)
         return md

@@ -220,8 +220,8 @@ class Xu2019(Study):
                f"{margin:.2f} dB in (3).", "",
                "| finding | verdict | evidence |", "|---|---|---|"]
         paper_blind = {(int(t), m) for t, m in paper.loc[paper.blind == 1, ["table", "method"]].itertuples(False)}
-        found = all_findings(ours, ev.motion, with_, without, labels, learned_video, margin,
-                             paper_blind=paper_blind, spreads=spreads, twin_spreads=twins)
+        found = ev.keep(all_findings(ours, ev.motion, with_, without, labels, learned_video, margin,
+                                     paper_blind=paper_blind, spreads=spreads, twin_spreads=twins))
         md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found] + [""]
         self.draw(ev, with_, without)
         return md

@@ -147,3 +147,18 @@ def test_the_evidence_prints_the_true_order():
     assert "Deformable 3D 3x3x3 36.50 < Deformable 2D 3x3 per frame 36.60 > KPN 5x5 36.40" in found.evidence
     equal = all_findings(made_up(d3d=36.6), motion(5e-4), None, None, LABELS, LEARNED_VIDEO, 0.0)[1]
     assert "Deformable 3D 3x3x3 36.60 = Deformable 2D 3x3 per frame 36.60" in equal.evidence
+
+
+def test_the_run_summary_holds_each_study_s_findings_held_and_the_headline_pairs():
+    """reports/summary.json, what `dvc exp show` compares: findings that hold per study, and the mean over levels
+    of Deformable 2D, BM3D (Table 2), Deformable 3D and BM4D (Table 3), non-blind."""
+    from pipeline.report import summary
+    from studies.base import Finding
+    from tests.conftest import default_spec
+
+    ours = pd.DataFrame(rows(2, "Deformable 2D", 34.0) + rows(2, "Deformable 2D", 30.0, 1) + rows(2, "BM3D", 35.0)
+                        + rows(3, "Deformable 3D 3x3x3", 36.0))
+    found = {"xu2019": [Finding("a", "holds", ""), Finding("b", "within noise", ""), Finding("c", "holds", "")],
+             "ssl": [Finding("d", "does not hold", "")]}
+    assert summary(default_spec(), ours, found) == {"held_xu2019": 2, "held_ssl": 0, "d2d": 33.5, "bm3d": 34.5,
+                                                     "d3d": 35.5}
