@@ -182,6 +182,8 @@ class Train(Section):
     checkpoint_every: int = setting("an integer >= 1", "steps between checkpoints", ge=1)
     seed: int = setting("an integer >= 0", "seed of weights and batches", ge=0)
     threads: int = setting("an integer >= 0 (0: every core)", "torch threads", ge=0)
+    device: Literal["auto", "cpu", "cuda"] = setting(
+        "auto (the first CUDA card when one is visible), cpu or cuda", "where models train and run")
     precision: Literal["auto", "bf16", "fp32"] = setting(
         "auto (bf16 where the device has it natively), bf16 or fp32", "arithmetic of training and inference")
     channels_last: bool = setting("true or false", "convolution weights in channels-last memory layout")

@@ -1,4 +1,5 @@
-"""Batched inference of a trained model on test sequences, as evaluation and learning-rate tuning run it."""
+"""Batched inference of a trained model on test sequences, as evaluation and learning-rate tuning run it: inputs
+go to the model's device, outputs come back as host arrays."""
 from __future__ import annotations
 
 import time
@@ -18,6 +19,10 @@ def model_input(model, sequences: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(sequences[:, t // 2 - half:t // 2 + half + 1]))
 
 
+def on(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return None if tensor is None else tensor.to(device)
+
+
 @torch.no_grad()
 def run_model(model, sequences: np.ndarray, degradation: Degradation, level: dict):
     """Restored reference frames [n, H, W], seconds per sequence, and the aux dicts' diagnostic keys."""
@@ -27,10 +32,10 @@ def run_model(model, sequences: np.ndarray, degradation: Degradation, level: dic
         x = frames[i:i + CHUNK]
         condition = degradation.condition(reference(x), level)
         start = time.perf_counter()
-        out, aux = model(x, condition, return_aux=True)
+        out, aux = model(x.to(model.device), on(condition, model.device), return_aux=True)
+        outs.append(out[:, 0].cpu().numpy())  # (waits for the device: the time is the model's)
         seconds += time.perf_counter() - start
-        outs.append(out[:, 0].numpy())
-        auxes.append({k: aux[k] for k in model.diagnostic_keys})
+        auxes.append({k: aux[k].cpu() for k in model.diagnostic_keys})
     return np.concatenate(outs), seconds / len(frames), auxes
 
 
@@ -41,12 +46,12 @@ def receptive_field(model, sequence: np.ndarray, degradation: Degradation, level
     dominate), with respect to every input pixel, summarised as the half-side of the smallest square around the
     centre that holds `mass` of its absolute sum, and the half-side of the square holding every input pixel with
     a gradient above 1e-4 of the largest (px)."""
-    x = model_input(model, sequence[None]).clone().requires_grad_(True)
+    x = model_input(model, sequence[None]).to(model.device).requires_grad_(True)
     condition = degradation.condition(reference(x), level)
     out = model(x, condition)
     h, w = out.shape[-2:]
     (out[0, 0, h // 2, w // 2] - reference(x)[0, 0, h // 2, w // 2]).backward()
-    g = x.grad.abs().sum(1)[0].numpy().astype(np.float64)
+    g = x.grad.abs().sum(1)[0].cpu().numpy().astype(np.float64)
     cy, cx = h // 2, w // 2
     yy, xx = np.indices(g.shape)
     chebyshev = np.maximum(np.abs(yy - cy), np.abs(xx - cx))

@@ -26,6 +26,7 @@ from engine.infer import run_model
 from engine.run import Run
 from engine.train import Diverged, train
 from models.checkpoint import load_model
+from models.compute import device
 
 
 def validation_sets(degradation, clean: np.ndarray, seed: int) -> dict[str, np.ndarray]:
@@ -35,12 +36,12 @@ def validation_sets(degradation, clean: np.ndarray, seed: int) -> dict[str, np.n
             for lv in degradation.levels}
 
 
-def validation_psnr(model_file: Path, entry: ModelEntry, seed: int) -> float:
+def validation_psnr(model_file: Path, entry: ModelEntry, train: Train) -> float:
     from degradations import degradation_for  # (registers them)
 
     d = degradation_for(entry)
     val = load_shard(d.val_set)["frames"]
-    model, tau = load_model(model_file), val.shape[1] // 2
+    model, tau, seed = load_model(model_file, device(train.device)), val.shape[1] // 2, train.seed
     return float(np.mean([score_sequences(run_model(model, noisy, d, d.level(lv))[0], val[:, tau])[:, 0].mean()
                           for lv, noisy in validation_sets(d, val, seed).items()]))
 
@@ -59,7 +60,7 @@ def _train_one(job: tuple[Run, Path, Path]) -> float:
         return float("-inf")
     if int(os.environ.get("RANK", "0")) != 0:
         return 0.0  # under torchrun, rank 0 writes and scores the model
-    return validation_psnr(folder / "model.pt", run.entry, run.train.seed)
+    return validation_psnr(folder / "model.pt", run.entry, run.train)
 
 
 def workers(train: Train) -> int:

@@ -29,6 +29,7 @@ from core.training_data import TrainingSequences
 from degradations import degradation_for
 from engine.run import Run, run_key
 from models.checkpoint import build_model, load_state, save_model
+from models.compute import device
 from objectives import objective_for
 
 
@@ -73,13 +74,14 @@ def thread_count(setting: int) -> int:
 
 
 class Distributed:
-    """Rank and world size from torchrun's environment; a plain run is rank 0 of 1."""
+    """Rank and world size from torchrun's environment; a plain run is rank 0 of 1. Each process computes on
+    the device of `train.device` (on CUDA, the card of its local rank)."""
 
-    def __init__(self):
+    def __init__(self, setting: str = "auto"):
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         local = int(os.environ.get("LOCAL_RANK", "0"))
-        self.device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+        self.device = torch.device(f"cuda:{local}") if device(setting).type == "cuda" else torch.device("cpu")
         if self.world > 1:
             if self.device.type == "cuda":
                 torch.cuda.set_device(self.device)
@@ -139,7 +141,7 @@ class Training:
 
     def __init__(self, run: Run, checkpoint: Path, out_dir: Path):
         self.run, self.cfg, self.checkpoint, self.out_dir = run, run.train, checkpoint, out_dir
-        self.dist = Distributed()
+        self.dist = Distributed(self.cfg.device)
         self.main = self.dist.rank == 0
         self.model, self.optimiser, self.ema = fresh_start(run.model, self.cfg, run.lr, self.dist.device,
                                                            run.perturb)

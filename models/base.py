@@ -15,7 +15,7 @@ import torch.nn as nn
 
 from core.colour import linear_to_srgb, srgb_to_linear
 from core.frames import reference
-from models.precision import autocast
+from models.compute import autocast
 
 def as_float32(v):
     return v.float() if torch.is_tensor(v) and v.dtype == torch.bfloat16 else v
@@ -90,6 +90,10 @@ class Denoiser(nn.Module):
         with torch.no_grad():
             conv.weight.mul_(0.1)
             conv.bias.fill_(1.0 / conv.out_channels)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
 
     @property
     def arch(self) -> str:

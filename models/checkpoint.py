@@ -1,7 +1,7 @@
 """Building a model from its params entry, and the model file format (data/models/<name>/model.pt).
 
-A model file holds the spec (registered arch, constructor arguments, precision and layout) and the weights, nothing else: the same
-params give the same bytes. Training time and losses live beside it (dvclive's metrics.json).
+A model file holds the spec (registered arch, constructor arguments, precision and layout) and the weights,
+nothing else: the same params give the same bytes. Training time and losses live beside it (dvclive's metrics.json).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 from core.config import InputError, atomic_write
 from core.registry import MODELS
 from core.spec import ModelEntry, Train
-from models.precision import resolve
+from models.compute import device, resolve
 
 # Settings of the `train` section a model receives when its class names them in `train_settings` (params may
 # override them per model under `args`): the width of the U-Net and of the weight network, the offsets' reach,
@@ -28,7 +28,8 @@ def model_spec(name: str, entry: ModelEntry, train: Train) -> dict:
                          f"{', '.join(sorted(MODELS))}; fix `arch` in params.yaml")
     takes = MODELS.get(entry.arch).train_settings
     shared = {k: getattr(train, k) for k in SHARED_ARGS if k in takes}
-    return {"arch": entry.arch, "args": {**shared, **entry.args}, "precision": resolve(train.precision),
+    precision = resolve(train.precision, device(train.device))
+    return {"arch": entry.arch, "args": {**shared, **entry.args}, "precision": precision,
             "channels_last": train.channels_last}
 
 
@@ -59,9 +60,9 @@ def load_state(path: str | Path, device="cpu") -> dict:
                          "run `dvc repro` again") from None
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """A trained model from its model file, in eval mode."""
-    state = load_state(path, device)
-    model = build_model(state["spec"]).to(device)
+def load_model(path: str | Path, on: str | torch.device = "cpu") -> torch.nn.Module:
+    """A trained model from its model file, on device `on`, in eval mode."""
+    state = load_state(path, on)
+    model = build_model(state["spec"]).to(on)
     model.load_state_dict(state["model"])
     return model.eval()

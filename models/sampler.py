@@ -7,14 +7,21 @@ zeros and its gradient vanishes only where the clamp holds.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
 
+@functools.lru_cache(maxsize=64)
+def _scale(sizes: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Made once per frame size and device: no copy from the host inside a forward pass."""
+    return torch.tensor([2.0 / max(s - 1, 1) for s in sizes], dtype=dtype, device=device)
+
+
 def _normalise(coords: torch.Tensor, sizes: list[int]) -> torch.Tensor:
     # align_corners=True: pixel 0 -> -1 and pixel size-1 -> +1.
-    scale = torch.tensor([2.0 / max(s - 1, 1) for s in sizes], dtype=coords.dtype, device=coords.device)
-    return coords * scale - 1.0
+    return coords * _scale(tuple(sizes), coords.dtype, coords.device) - 1.0
 
 
 def sample_bilinear(image: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:

@@ -25,13 +25,15 @@ from core.spec import load_spec
 from degradations import degradation_for
 from engine.infer import receptive_field, run_model
 from models.checkpoint import load_model
+from models.compute import device
 
 
 @stage_main
 def main(argv: list[str] | None = None) -> None:
-    name, entry = named_entry(load_spec(), "models", sys.argv[1:] if argv is None else argv, "evaluate")
+    spec = load_spec()
+    name, entry = named_entry(spec, "models", sys.argv[1:] if argv is None else argv, "evaluate")
     began = time.perf_counter()
-    model = load_model(model_folder(name) / "model.pt")
+    model = load_model(model_folder(name) / "model.pt", device(spec.train.device))
     degradation = degradation_for(entry)
     trained = json.loads((model_folder(name) / "live" / "metrics.json").read_text())
     tuned = json.loads((model_folder(name) / "tune.json").read_text())

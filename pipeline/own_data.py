@@ -25,6 +25,7 @@ from degradations import degradation_for
 from engine.infer import run_model
 from engine.own_data import train_on_noisy
 from models.checkpoint import load_model
+from models.compute import device
 
 LABEL = " (trained on the test frames)"
 
@@ -41,7 +42,7 @@ def train_and_score(name: str, spec: Spec, noisy: dict, clean_refs: np.ndarray, 
         model_file = train_on_noisy(name, spec, sequences.reshape(n * t, h, w), np.arange(n) * t, Path(tmp), lr,
                                     sigma)
         seconds = time.perf_counter() - began
-        model = load_model(model_file)
+        model = load_model(model_file, device(spec.train.device))
     out, per_sequence, _ = run_model(model, sequences, DEGRADATIONS.build("observed", **sigma), sigma)
     rows = entry_rows(score_sequences(out, clean_refs), subsets, entry.model_copy(update={"label": entry.label + LABEL}),
                       model.blind, level)

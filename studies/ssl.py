@@ -52,7 +52,8 @@ def findings(results: pd.DataFrame, labels: dict[str, str | None], margin: float
     share = "; ".join(f"{g.level}: {100 * (g.psnr['hqssl'] - g.psnr['n2v']) / (g.psnr['n2c'] - g.psnr['n2v']):.0f}% "
                       "of the N2V-N2C gap closed" if g.psnr["n2c"] != g.psnr["n2v"] else f"{g.level}: no gap"
                       for g in per_level)
-    return [Finding(CLAIMS[0], decide_within(close, CLOSE_DB, margin), " | ".join(show(g, "n2c", "n2n") for g in per_level)),
+    return [Finding(CLAIMS[0], decide_within(close, CLOSE_DB, margin),
+                    " | ".join(show(g, "n2c", "n2n") for g in per_level)),
             Finding(CLAIMS[1], decide(below, margin), " | ".join(show(g, "n2c", "n2v") for g in per_level)),
             Finding(CLAIMS[2], decide(closes, margin),
                     " | ".join(show(g, "n2v", "hqssl", "n2c") for g in per_level) + f" ({share})")]

@@ -310,3 +310,9 @@ def test_frames_that_would_be_upscaled_are_refused(workdir, capsys, source):
         expected = "clip adobe240/clip1 is 40 px high, under data.height=48"
     err = fails(inputs, params, capsys)
     assert expected in err and "lower data.height" in err
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="the refusal is for a machine without CUDA")
+def test_cuda_asked_for_where_there_is_none_is_one_line(workdir, capsys):
+    err = fails(check, base_params(**{"train.device": "cuda"}), capsys)
+    assert err == "error: train.device is cuda but no CUDA device is visible; set train.device: auto or cpu"

@@ -153,7 +153,7 @@ def bench_train(names=("d2d", "d3d", "kpn5_video", "dncnn"), rounds: int = 5) ->
     """Training steps per second, one thread, at the default batch, crop and width: float32 in the default
     memory layout (the training before train.precision and train.channels_last) against the settings of
     params.yaml, interleaved round by round in one process, medians."""
-    from models.precision import resolve
+    from models.compute import resolve
 
     torch.set_num_threads(1)
     t = load_spec(ROOT / "params.yaml").train

@@ -77,6 +77,7 @@ def run(job: dict) -> list[dict]:
     from engine.infer import run_model
     from engine.train import Diverged, train
     from models.checkpoint import load_model
+    from models.compute import device
 
     run_ = job_run(job)
     torch.set_num_threads(job["threads"])
@@ -87,7 +88,7 @@ def run(job: dict) -> list[dict]:
         except Diverged:
             return []
         cpu = time.process_time() - began
-        model = load_model(Path(tmp) / "model.pt")
+        model = load_model(Path(tmp) / "model.pt", device(run_.train.device))
     d = degradation_for(run_.entry)
     test = load_shard(d.clean_test)
     tau = test["frames"].shape[1] // 2

@@ -28,6 +28,7 @@ from core.spec import Spec, load_spec, replace
 from engine.infer import run_model
 from engine.own_data import observed_spec, train_on_noisy
 from models.checkpoint import load_model
+from models.compute import device
 
 
 def peak_rate(spec: Spec, model: str) -> float:
@@ -46,7 +47,8 @@ def denoise_frames(frames: np.ndarray, spec: Spec, model: str, sigma: dict[str, 
     length = spec.data.length  # training windows of the suite's sequence length (their middle frame)
     if len(frames) < length:
         raise InputError(f"{name} has {len(frames)} frames; it needs at least 2*data.tau+1 = {length}")
-    net = load_model(train_on_noisy(model, spec, frames, np.arange(len(frames) - length + 1), work, lr, sigma))
+    net = load_model(train_on_noisy(model, spec, frames, np.arange(len(frames) - length + 1), work, lr, sigma),
+                     device(spec.train.device))
     return run_model(net, frames[:, None], DEGRADATIONS.build("observed", **sigma), sigma)[0]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.spec import load_spec, replace
-from models.precision import bf16_native
+from models.compute import bf16_native
 from tools.budget import chosen_rates, run, train_jobs, with_keys
 
 OUT = Path("reports/precision.md")

@@ -1,0 +1,52 @@
+"""Where and how a model computes, for training and inference alike: the device (`train.device`), the arithmetic
+(`train.precision`) and the memory layout of its convolutions (`train.channels_last`). A model file records the
+arithmetic and the layout, so a model is evaluated as it was trained; the device is the machine's.
+
+bf16 is autocast (torch.autocast): convolutions and matrix products in bf16, the weights, the loss, the
+sampler's positions and every output in float32. "auto" takes bf16 where the device computes it natively (a CPU
+with AVX-512 BF16 or AMX through oneDNN, a CUDA card that supports it) and fp32 elsewhere: on a CPU without those
+instructions bf16 is emulated and slower than fp32. What each buys per model family: docs/recipe.md.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from core.config import InputError
+
+PRECISIONS = ("auto", "bf16", "fp32")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def device(setting: str = "auto") -> torch.device:
+    """The device of `train.device`: "auto" takes the first CUDA card when one is visible, else the CPU (a
+    torchrun process takes its own card: engine.train.Distributed)."""
+    if setting not in DEVICES:
+        raise ValueError(f"device is {setting!r}; valid values are {', '.join(DEVICES)}")
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise InputError("train.device is cuda but no CUDA device is visible; set train.device: auto or cpu")
+    return torch.device("cuda" if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def bf16_native(on: torch.device | str) -> bool:
+    if torch.device(on).type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def resolve(setting: str, on: torch.device | str | None = None) -> str:
+    """"bf16" or "fp32": the setting, with "auto" decided by the device `on` (the "auto" device when None)."""
+    if setting not in PRECISIONS:
+        raise ValueError(f"precision is {setting!r}; valid values are {', '.join(PRECISIONS)}")
+    if setting != "auto":
+        return setting
+    return "bf16" if bf16_native(on or device()) else "fp32"
+
+
+def autocast(precision: str, on: torch.device):
+    """The context a forward pass runs in: bf16 autocast, or nothing."""
+    if precision == "bf16":
+        return torch.autocast(on.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
