@@ -39,26 +39,42 @@ def run_model(model, sequences: np.ndarray, degradation: Degradation, level: dic
     return np.concatenate(outs), seconds / len(frames), auxes
 
 
-def receptive_field(model, sequence: np.ndarray, degradation: Degradation, level: dict,
-                    mass: float = 0.95) -> dict:
-    """The measured receptive field of a model at the centre of one degraded input [T, H, W]: the gradient of the
-    centre output pixel, less the same input pixel (the residual models' identity path, which would otherwise
-    dominate), with respect to every input pixel, summarised as the half-side of the smallest square around the
-    centre that holds `mass` of its absolute sum, and the half-side of the square holding every input pixel with
-    a gradient above 1e-4 of the largest (px)."""
-    x = model_input(model, sequence[None]).to(model.device).requires_grad_(True)
-    condition = degradation.condition(reference(x), level)
-    out = model(x, condition)
-    h, w = out.shape[-2:]
-    (out[0, 0, h // 2, w // 2] - reference(x)[0, 0, h // 2, w // 2]).backward()
-    g = x.grad.abs().sum(1)[0].cpu().numpy().astype(np.float64)
-    cy, cx = h // 2, w // 2
+FIELD_PIXELS = ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))  # fractions of (y, x)
+
+
+def field_at(g: np.ndarray, cy: int, cx: int, mass: float) -> tuple[int, int]:
+    """(radius, extent) of one gradient map around (cy, cx): the half-side of the smallest square holding `mass`
+    of its absolute sum, and of the square holding every pixel above 1e-4 of the largest (px); (0, 0) where the
+    output depends on no other pixel (e.g. an untrained correction)."""
+    if g.max() == 0:
+        return 0, 0
     yy, xx = np.indices(g.shape)
     chebyshev = np.maximum(np.abs(yy - cy), np.abs(xx - cx))
-    if g.max() == 0:  # the output does not depend on any other pixel (e.g. an untrained correction)
-        return {f"radius_{round(mass * 100)}": 0, "extent": 0, "frame": [int(h), int(w)]}
     order = np.argsort(chebyshev, axis=None, kind="stable")
     cumulative = np.cumsum(g.ravel()[order]) / g.sum()
     radius = int(chebyshev.ravel()[order][min(np.searchsorted(cumulative, mass), g.size - 1)])
-    extent = int(chebyshev[g > 1e-4 * g.max()].max())
-    return {f"radius_{round(mass * 100)}": radius, "extent": extent, "frame": [int(h), int(w)]}
+    return radius, int(chebyshev[g > 1e-4 * g.max()].max())
+
+
+def receptive_field(model, sequences: np.ndarray, degradation: Degradation, level: dict, mass: float = 0.95,
+                    inputs: int = 4) -> dict:
+    """The measured receptive field of a model: at each pixel of FIELD_PIXELS of each of the first `inputs`
+    degraded inputs [N, T, H, W] (or one [T, H, W]), the gradient of the output pixel, less the same input pixel
+    (the residual models' identity path, which would otherwise dominate), with respect to every input pixel,
+    summarised by field_at. Returns the median radius holding `mass` of the gradient, its range over the
+    pixels and inputs, the median extent and how many fields were measured."""
+    sequences = sequences[None] if sequences.ndim == 3 else sequences
+    radii, extents = [], []
+    for sequence in sequences[:inputs]:
+        x = model_input(model, sequence[None]).to(model.device).requires_grad_(True)
+        out = model(x, degradation.condition(reference(x), level))
+        h, w = out.shape[-2:]
+        for fy, fx in FIELD_PIXELS:
+            cy, cx = int(fy * (h - 1)), int(fx * (w - 1))
+            grad, = torch.autograd.grad(out[0, 0, cy, cx] - reference(x)[0, 0, cy, cx], x, retain_graph=True)
+            radius, extent = field_at(grad.abs().sum(1)[0].cpu().numpy().astype(np.float64), cy, cx, mass)
+            radii.append(radius)
+            extents.append(extent)
+    key = f"radius_{round(mass * 100)}"
+    return {key: float(np.median(radii)), f"{key}_range": [min(radii), max(radii)],
+            "extent": float(np.median(extents)), "measured": len(radii), "frame": [int(h), int(w)]}

@@ -93,7 +93,9 @@ class Denoiser(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return next(self.parameters()).device
+        """Where its weights are (the CPU for a model without any)."""
+        held = next(self.parameters(), None)
+        return torch.device("cpu") if held is None else held.device
 
     @property
     def arch(self) -> str:

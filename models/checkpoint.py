@@ -11,6 +11,7 @@ import torch
 
 from core.config import InputError, atomic_write
 from core.registry import MODELS
+from core.seeds import seed_everything
 from core.spec import ModelEntry, Train
 from models.compute import device, resolve
 
@@ -58,6 +59,13 @@ def load_state(path: str | Path, device="cpu") -> dict:
     except Exception as e:  # noqa: BLE001 - truncated zip, bad pickle, ...: all mean a damaged file
         raise InputError(f"{path} cannot be read ({type(e).__name__}); it is damaged or truncated: delete it and "
                          "run `dvc repro` again") from None
+
+
+def start_model(path: str | Path, seed: int, on: str | torch.device = "cpu") -> torch.nn.Module:
+    """The network of a model file at the seeded start its training began from (engine.train.fresh_start),
+    untrained, in eval mode: what training changed is measured against it."""
+    seed_everything(seed)
+    return build_model(load_state(path, on)["spec"]).to(on).eval()
 
 
 def load_model(path: str | Path, on: str | torch.device = "cpu") -> torch.nn.Module:

@@ -24,7 +24,7 @@ from core.results import (MOTION_COLUMNS, RESULT_COLUMNS, entry_rows, named_entr
 from core.spec import load_spec
 from degradations import degradation_for
 from engine.infer import receptive_field, run_model
-from models.checkpoint import load_model
+from models.checkpoint import load_model, start_model
 from models.compute import device
 
 
@@ -54,10 +54,11 @@ def main(argv: list[str] | None = None) -> None:
         for key, value in model.diagnostics(auxes).items():
             info.setdefault(key, {})[level] = value
     folder = EVAL / name
-    if entry.receptive_field:  # study deblur: how far an output pixel sees, on the first test input
+    if entry.receptive_field:  # study deblur: how far an output pixel sees, trained and at its seeded start
         first = load_shard(levels[0])
-        info["receptive_field"] = receptive_field(model, first["test"][0], degradation,
-                                                  degradation.stored_level(first))
+        start = start_model(model_folder(name) / "model.pt", spec.train.seed, model.device)
+        for key, net in (("receptive_field", model), ("receptive_field_untrained", start)):
+            info[key] = receptive_field(net, first["test"], degradation, degradation.stored_level(first))
     if entry.motion:
         # Figure 8 at one level: low when the noise stage made it, else the level there is.
         path = next((p for p in levels if p.stem == "low"), levels[0])

@@ -126,3 +126,29 @@ def test_the_findings_follow_the_numbers():
     assert verdicts == ["holds", "holds"]
     fields["svrnn"]["radius_95"] = 8
     assert [f.verdict for f in findings(pd.DataFrame(rows), labels, fields, 1.5)] == ["within noise", "does not hold"]
+
+
+def test_the_receptive_field_is_measured_over_pixels_and_inputs_and_beside_the_untrained_start():
+    """A 5x5 box sees 2 px at every one of the 5 pixels of each of 3 inputs (15 fields); the finding needs
+    SVRNN's smallest field beyond the CNN's largest, and tells how far training moved each from its start."""
+    from engine.infer import FIELD_PIXELS, receptive_field
+    from models.base import Denoiser
+
+    class Box(Denoiser):
+        def denoise(self, frames, x):
+            return frames + torch.nn.functional.avg_pool2d(frames, 5, 1, 2, count_include_pad=False), {}
+
+    field = receptive_field(Box(1, True), np.random.default_rng(0).random((3, 1, 31, 31)), Blur(), Blur().level("n7"))
+    assert field["radius_95"] == 2 and field["radius_95_range"] == [2, 2] and field["measured"] == 3 * len(FIELD_PIXELS)
+    rows = [{"table": "deblur", "method": m, "blind": 1, "level": "n7", "subset": "avg", "psnr": p, "ssim": 0.9}
+            for m, p in (("SVRNN", 30.0), ("U-Net", 29.0))]
+    labels = {"svrnn": "SVRNN", "cnn": "U-Net"}
+    fields = {"svrnn": {"radius_95": 30, "radius_95_range": [12, 40], "extent": 48, "frame": [96, 96],
+                        "untrained": {"radius_95": 25}},
+              "cnn": {"radius_95": 4, "radius_95_range": [3, 14], "extent": 20, "frame": [96, 96],
+                      "untrained": {"radius_95": 11}}}
+    second = findings(pd.DataFrame(rows), labels, fields, 0.45)[1]
+    assert second.verdict == "within noise"  # medians 7.5x apart, yet a CNN field (14) beyond SVRNN's least (12)
+    assert "untrained, at their seeded starts: 25 and 11 px (training moved them by +5 and -7 px)" in second.evidence
+    fields["cnn"]["radius_95_range"] = [3, 6]
+    assert findings(pd.DataFrame(rows), labels, fields, 0.45)[1].verdict == "holds"
