@@ -14,11 +14,17 @@ from core.frames import load_shard
 from core.seeds import derived_seed
 
 
+def shard_paths(folder: str | Path) -> list[Path]:
+    """The training shards under a folder, sorted by path (video, then scene)."""
+    return sorted(Path(folder).rglob("*.npz"))
+
+
 class TrainingSequences:
-    """Every training sequence of data/scenes/train/*.npz, as (video frames, first frame) pairs."""
+    """Every training sequence of the shards under a folder (data/scenes/train/<video>/<scene>.npz, or one level
+    of shards), as (frames, first frame) pairs, in the order of the shards' paths."""
 
     def __init__(self, folder: str | Path, length: int, crop: int = 1):
-        shards = sorted(Path(folder).glob("*.npz"))
+        shards = shard_paths(folder)
         if not shards:
             raise InputError(f"no training shard in {folder}; run `dvc repro scenes`")
         self.length = length
@@ -27,8 +33,9 @@ class TrainingSequences:
             shard = load_shard(path)  # read once: frames and starts
             h, w = shard["frames"].shape[-2:]
             if min(h, w) < crop:
-                raise InputError(f"training video {path.stem} is {w}x{h} after resizing to data.height, smaller "
-                                 f"than train.crop={crop}; remove it from scenes.videos or lower train.crop")
+                raise InputError(f"training video {path.relative_to(folder).with_suffix('')} is {w}x{h} after "
+                                 f"resizing to data.height, smaller than train.crop={crop}; remove it from "
+                                 "scenes.videos or lower train.crop")
             self.videos.append(torch.from_numpy(shard["frames"]))
             self.index += [(v, int(s)) for s in shard["starts"]]
         if not self.index:

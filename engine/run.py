@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.imports import ROOT, import_closure
 from core.spec import ModelEntry, Spec, Train, replace
+from core.training_data import shard_paths
 from degradations import degradation_for
 from models.checkpoint import model_spec
 
@@ -52,8 +53,8 @@ def run_key(run: Run) -> str:
     e = run.entry
     h = hashlib.sha256(json.dumps([run.model, e.objective, e.objective_args, e.degradation, e.degradation_args,
                                    run.train.model_dump(), run.lr, run.tau, run.perturb], sort_keys=True).encode())
-    for path in sorted(run.training_data.glob("*.npz")):
-        h.update(path.name.encode())
+    for path in shard_paths(run.training_data):
+        h.update(str(path.relative_to(run.training_data)).encode())
         h.update(path.read_bytes())
     for path in import_closure("engine.train"):
         h.update(str(path.relative_to(ROOT)).encode())

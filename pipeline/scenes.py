@@ -2,12 +2,18 @@
 
 Cuts are found by PySceneDetect on the pixels. The split is by video: each test video is one test subset
 (#1-#4 in the paper's tables, in the order of `scenes.test_videos`). Sequences never cross a cut; test and
-validation sequences do not overlap.
+validation sequences do not overlap. A video is read once, scene by scene: each scene leaves memory as soon as
+its end is found, so that the stage's memory is bounded by the longest scene, not the video
+(`python -m tools.benchmark data` measures it); a training video is one shard per scene,
+train/<video>/<scene>.npz.
 """
 from __future__ import annotations
 
 import csv
 import io
+import shutil
+import tempfile
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,10 +26,11 @@ from tqdm import tqdm
 
 from core.colour import LUMA, UINT8_TO_LINEAR
 from core.config import InputError, atomic_write, stage_main
-from core.frames import center_crop, check_decoded, check_video_file, resolve_videos, save_shard, video_name
+from core.frames import (center_crop, check_decoded, check_video_file, load_shard, resolve_videos, save_shard,
+                         video_name)
 from core.inputs import check_split
 from core.paths import SCENES
-from core.spec import load_spec
+from core.spec import Spec, load_spec
 
 OUT = SCENES
 MANIFEST_COLUMNS = ["video", "scene", "start_frame", "end_frame", "fps", "split"]
@@ -57,49 +64,84 @@ def grey_linear_frame(bgr: np.ndarray, height: int) -> np.ndarray:
 class ConvertingStream(VideoStreamCv2):
     """PySceneDetect's own OpenCV decoder, handing every frame it decodes to a worker thread that converts it to
     the stage's grey linear frame: one decode serves both the cut detector and the stored frames (decoding twice
-    cost more than everything else here), the conversion overlaps decoding, and no full-size frame is kept."""
+    cost more than everything else here), the conversion overlaps decoding, and no full-size frame is kept.
+    Converted frames wait in `converted` until a scene takes them."""
 
     def __init__(self, path: Path, height: int, pool: ThreadPoolExecutor):
         super().__init__(str(path))
         self.height, self.pool = height, pool
-        self.converted: list[Future] = []
+        self.converted: deque[Future] = deque()
+        self.count = 0  # frames decoded so far
 
     def read(self, decode: bool = True):
         frame = super().read(decode)
         if decode and frame is not False:
             self.converted.append(self.pool.submit(grey_linear_frame, frame, self.height))
+            self.count += 1
         return frame
 
+    def take(self, n: int) -> np.ndarray:
+        """The next n converted frames, let go of here."""
+        return np.stack([self.converted.popleft().result() for _ in range(n)])
 
-def read_and_detect(path: Path, threshold: float, min_scene_frames: int, height: int,
-                    min_frames: int = 1) -> tuple[np.ndarray, float, list[tuple[int, int]]]:
-    """Grey linear frames [N, height, W*height/H] (float32), fps, and the scenes as [start, end) frame ranges from
-    PySceneDetect's content detector (no cut: one scene). A missing, unreadable, truncated or too short video
-    is refused."""
+
+class CutDetector(ContentDetector):
+    """PySceneDetect's content detector, telling `on_cut` of every cut as it finds it."""
+
+    def __init__(self, on_cut, **kwargs):
+        super().__init__(**kwargs)
+        self.on_cut = on_cut
+
+    def process_frame(self, timecode, frame_img):
+        cuts = super().process_frame(timecode, frame_img)
+        for cut in cuts:
+            self.on_cut(cut.frame_num)
+        return cuts
+
+
+def stream_scenes(path: Path, threshold: float, min_scene_frames: int, height: int, min_frames: int,
+                  emit) -> tuple[float, list[tuple[int, int]]]:
+    """Decode a video once and cut it into scenes with PySceneDetect's content detector; each scene's grey linear
+    frames [n, height, W*height/H] (float32) go to emit(k, start, frames) as soon as its end is known, so that
+    the stage holds one scene (and the decoder's lookahead), never the video. Returns the fps and the scenes as
+    [start, end) (no cut: one scene). A missing, unreadable, truncated or too short video is refused."""
     path = Path(path)
     check_video_file(path)
+    scenes: list[tuple[int, int]] = []
     with ThreadPoolExecutor(1) as pool:
         try:
             stream = ConvertingStream(path, height, pool)
         except Exception:  # noqa: BLE001 - PySceneDetect raises its own errors for files OpenCV cannot open
             raise InputError(f"video {path} cannot be opened as a video; convert it to mp4 or avi") from None
+
+        def end_scene(cut: int) -> None:
+            start = scenes[-1][1] if scenes else 0
+            if cut > start:  # (a cut found again after the last frame is no scene)
+                emit(len(scenes), start, stream.take(cut - start))
+                scenes.append((start, cut))
+
         manager = SceneManager()
-        manager.add_detector(ContentDetector(threshold=threshold, min_scene_len=min_scene_frames))
+        manager.add_detector(CutDetector(end_scene, threshold=threshold, min_scene_len=min_scene_frames))
         manager.detect_scenes(video=stream)
         reported = stream.duration.frame_num if stream.duration is not None else 0
-        check_decoded(path, len(stream.converted), reported, min_frames)
-        frames = np.stack([f.result() for f in stream.converted])
-    scenes = [(a.frame_num, b.frame_num) for a, b in manager.get_scene_list()]
-    return frames, float(stream.frame_rate), scenes or [(0, len(frames))]
+        check_decoded(path, stream.count, reported, min_frames)
+        for first, _ in manager.get_scene_list()[1:]:  # any cut the detector gives only once the video has ended
+            end_scene(first.frame_num)
+        end_scene(stream.count)
+    return float(stream.frame_rate), scenes
+
+
+def read_and_detect(path: Path, threshold: float, min_scene_frames: int, height: int,
+                    min_frames: int = 1) -> tuple[np.ndarray, float, list[tuple[int, int]]]:
+    """The whole video at once (tests, the benchmark): grey linear frames, fps and scenes of stream_scenes."""
+    parts: list[np.ndarray] = []
+    fps, scenes = stream_scenes(path, threshold, min_scene_frames, height, min_frames,
+                                lambda k, start, frames: parts.append(frames))
+    return np.concatenate(parts), fps, scenes
 
 
 def detect_scenes(path: Path, threshold: float, min_scene_frames: int) -> list[tuple[int, int]]:
     return read_and_detect(path, threshold, min_scene_frames, 1)[2]
-
-
-def sequence_starts(scenes: list[tuple[int, int]], length: int, stride: int) -> list[tuple[int, int]]:
-    """(scene index, first frame) of every window of `length` frames inside one scene, every `stride` frames."""
-    return [(k, s) for k, (a, b) in enumerate(scenes) for s in range(a, b - length + 1, stride)]
 
 
 def spread(items: list, k: int) -> list:
@@ -121,45 +163,84 @@ def write_manifest(rows: list[dict], path: Path) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(buf.getvalue()))
 
 
-@stage_main
-def main() -> None:
-    spec = load_spec()
-    cfg, length, height = spec.scenes, spec.data.length, spec.data.height
-    paths = resolve_videos(cfg.videos)
-    names = [video_name(p) for p in paths]
-    check_split(names, cfg.test_videos, cfg.val_videos)
+def train_writer(folder: Path, length: int, stride: int):
+    """emit() for a training video: each scene holding a sequence as train/<video>/<scene>.npz, its frames and
+    the first frame of a sequence every `stride` frames (core/training_data.py reads them in name order)."""
+    def emit(k: int, start: int, frames: np.ndarray) -> None:
+        firsts = np.arange(0, len(frames) - length + 1, stride, dtype=np.int64)
+        if len(firsts):
+            save_shard(folder / f"{k:05d}.npz", frames=frames, starts=firsts)
+    return emit
 
-    # Everything is read and checked before anything is written: a bad video leaves earlier outputs intact.
-    manifest, held_out, train = [], {"test": [], "val": []}, {}
+
+class HeldOut:
+    """A test or validation video's candidate sequences, the non-overlapping windows of each scene: their
+    centre crops wait on disk until the video has ended, when the picks are spread over all of them."""
+
+    def __init__(self, folder: Path, length: int, crop: int):
+        self.folder, self.length, self.crop = folder, length, crop
+        self.candidates: list[tuple[int, int, int]] = []  # (scene, first frame in the video, in the scene)
+
+    def emit(self, k: int, start: int, frames: np.ndarray) -> None:
+        firsts = range(0, len(frames) - self.length + 1, self.length)
+        if len(firsts):
+            save_shard(self.folder / f"{k:05d}.npz", frames=center_crop(frames, self.crop))
+            self.candidates += [(k, start + r, r) for r in firsts]
+
+    def picks(self, name: str, count: int) -> list[tuple]:
+        """(video, scene, first frame, crops [2*tau+1, crop, crop]) of at most `count` spread candidates."""
+        return [(name, k, first, load_shard(self.folder / f"{k:05d}.npz")["frames"][r:r + self.length])
+                for k, first, r in spread(self.candidates, count)]
+
+
+def write_scenes(spec: Spec, paths: list[Path], names: list[str], out: Path) -> None:
+    """Every video's scenes into `out`: training shards as each scene ends, then the test and validation
+    sequences and the manifest."""
+    cfg, length = spec.scenes, spec.data.length
+    manifest, held_out = [], {"test": [], "val": []}
     for path, name in zip(tqdm(paths, desc="scenes"), names):
-        frames, fps, scenes = read_and_detect(path, cfg.detector_threshold, cfg.min_scene_frames, height,
-                                              length)
         split = assign_split(name, cfg.test_videos, cfg.val_videos)
+        held = None if split == "train" else HeldOut(out / "held" / name, length, cfg.test_crop)
+        emit = held.emit if held else train_writer(out / "train" / name, length, cfg.train_stride)
+        fps, scenes = stream_scenes(path, cfg.detector_threshold, cfg.min_scene_frames, spec.data.height, length,
+                                    emit)
         manifest += [dict(video=name, scene=k, start_frame=a, end_frame=b, fps=round(fps, 3), split=split)
                      for k, (a, b) in enumerate(scenes)]
-        if split == "train":
-            starts = sequence_starts(scenes, length, cfg.train_stride)
-            train[name] = dict(frames=frames, starts=np.array([s for _, s in starts], np.int64).reshape(-1))
-            continue
-        picks = spread(sequence_starts(scenes, length, length), cfg.max_test_sequences)
-        for k, s in picks:
-            held_out[split].append((name, k, s, center_crop(frames[s:s + length], cfg.test_crop)))
-
+        if held:
+            held_out[split] += held.picks(name, cfg.max_test_sequences)
+    shutil.rmtree(out / "held", ignore_errors=True)
     for split in ("test", "val"):
         if not held_out[split]:
             raise InputError(f"the {split} videos yield no {split} scene of 2*tau+1 frames; name longer videos in "
                              f"scenes.{split}_videos")
         if len({s[3].shape for s in held_out[split]}) > 1:
             raise InputError(f"{split} videos are smaller than scenes.test_crop; lower it below their frame size")
-    for name, shard in train.items():
-        save_shard(OUT / "train" / f"{name}.npz", **shard)
     for split, videos in (("test", cfg.test_videos), ("val", cfg.val_videos)):
         seqs = held_out[split]
-        save_shard(OUT / f"{split}.npz", frames=np.stack([s[3] for s in seqs]),
+        save_shard(out / f"{split}.npz", frames=np.stack([s[3] for s in seqs]),
                    subset=np.array([videos.index(s[0]) + 1 for s in seqs]),
                    video=np.array([s[0] for s in seqs]), scene=np.array([s[1] for s in seqs]),
                    start=np.array([s[2] for s in seqs]))
-    write_manifest(manifest, OUT / "manifest.csv")
+    write_manifest(manifest, out / "manifest.csv")
+
+
+@stage_main
+def main() -> None:
+    spec = load_spec()
+    paths = resolve_videos(spec.scenes.videos)
+    names = [video_name(p) for p in paths]
+    check_split(names, spec.scenes.test_videos, spec.scenes.val_videos)
+    # Shards are written as scenes end, into a folder beside data/scenes that replaces it only once every video
+    # has been read: a bad video leaves the earlier output intact.
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".scenes-partial-", dir=OUT.parent))
+    try:
+        write_scenes(spec, paths, names, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(OUT, ignore_errors=True)
+    staging.rename(OUT)
 
 
 if __name__ == "__main__":

