@@ -16,6 +16,7 @@ from models.base import Denoiser, as_float32
 from core.registry import MODELS
 from models.sampler import sample_bilinear, sample_trilinear
 from models.unet import UNet
+from ops import trilinear
 
 
 KERNEL_PIXELS = ((0.3, 0.3), (0.5, 0.5), (0.7, 0.6))  # where Figure 10 looks, as fractions of (y, x)
@@ -82,7 +83,11 @@ class DeformableKernel(Denoiser):
         return pos + off * self.offset_scale
 
     def gather(self, frames: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """Samples [B, N, H, W] of the noisy frames at the positions."""
+        """Samples [B, N, H, W] of the noisy frames at the positions. A 3D kernel on the CPU: the fused kernel of
+        ops/trilinear.py (half the step time of grid_sample's path in Deformable 3D); 2D kernels: grid_sample,
+        whose bilinear path beat the fused trilinear one there (docs/recipe.md)."""
+        if self.temporal and frames.device.type == "cpu":
+            return trilinear.sample(frames, pos)
         if self.temporal:
             return sample_trilinear(frames[:, None], pos)[:, 0]
         if self.frames == 1:
