@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
           + (f"the moving average of the weights over the last ~{t.ema:.0%} of the steps" if t.ema
              else "the last step's weights")
           + (f" (batch-norm statistics measured anew there over {t.bn_batches} training batches). "
-             if t.bn_batches else ". ") +
+             if t.bn_batches else ". ")
           + precision_words(info, t) +
           "How PSNR grows with the training budget: `python -m tools.budget` (writes reports/budget.md). "
           f"The findings' margins come from {spec.report.spreads}: {spreads.study}.",
