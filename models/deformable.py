@@ -88,6 +88,10 @@ class DeformableKernel(Denoiser):
         whose bilinear path beat the fused trilinear one there (docs/recipe.md)."""
         if self.temporal and frames.device.type == "cpu":
             return trilinear.sample(frames, pos)
+        return self.gather_grid(frames, pos)
+
+    def gather_grid(self, frames: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """gather through grid_sample (models/sampler.py), for every variant and device."""
         if self.temporal:
             return sample_trilinear(frames[:, None], pos)[:, 0]
         if self.frames == 1:

@@ -8,8 +8,9 @@ data:   frames per second of the `scenes` work on a real clip against plain Open
 models: for every learned model at the default and the paper width: parameters, inference megapixels per second
         on a 256x256 grey frame (5 frames for video models), training steps per second at the default batch and
         crop, and the peak resident memory of a process that did both.
-train:  training steps per second of Deformable 2D and 3D, KPN 5x5 video and DnCNN, one thread: float32 in the
-        default layout against the params' train.precision and train.channels_last, side by side in one run.
+train:  training steps per second of Deformable 2D and 3D, KPN 5x5 video and DnCNN, one thread: float32, the
+        default layout and grid_sample against the params' train.precision and train.channels_last and the fused
+        3D sampler, side by side in one run.
 nlrn:   NLRN against DnCNN (study gauss, default sizes) on the same grey frames, 256x256 and 720p: seconds per
         frame and peak resident memory of a fresh process (and what the process held before the model ran);
         NLRN untiled and in tiles of 256 px.
@@ -172,7 +173,7 @@ def _measure(name: str, width: int | None, queue) -> None:
     queue.put((model.parameter_count(), mps, sps, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
-def _train_steps(name: str, precision: str, channels_last: bool, steps: int = 4) -> tuple:
+def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = True, steps: int = 4) -> tuple:
     """A model of params at the default sizes, its objective and one fixed batch; a function timing `steps`
     optimiser steps (seconds per step)."""
     import degradations  # noqa: F401  (registers)
@@ -184,6 +185,8 @@ def _train_steps(name: str, precision: str, channels_last: bool, steps: int = 4)
     entry, t = full.models[name], full.train
     torch.manual_seed(0)
     model = build_model({**model_spec(name, entry, t), "precision": precision, "channels_last": channels_last})
+    if fused is False and hasattr(model, "gather_grid"):
+        model.gather = model.gather_grid  # the sampler before ops/trilinear.py
     degradation = DEGRADATIONS.build(entry.degradation)
     objective = objective_for(entry, t, degradation)
     opt = torch.optim.Adam(model.parameters(), 1e-4)
@@ -205,18 +208,18 @@ def _train_steps(name: str, precision: str, channels_last: bool, steps: int = 4)
 
 def bench_train(names=("d2d", "d3d", "kpn5_video", "dncnn"), rounds: int = 5) -> None:
     """Training steps per second, one thread, at the default batch, crop and width: float32 in the default
-    memory layout (the training before train.precision and train.channels_last) against the settings of
-    params.yaml, interleaved round by round in one process, medians."""
+    memory layout with grid_sample's sampler (the training before train.precision, train.channels_last and
+    ops/trilinear.py) against the settings of params.yaml, interleaved round by round in one process, medians."""
     from models.compute import resolve
 
     torch.set_num_threads(1)
     t = load_spec(ROOT / "params.yaml").train
     now = (resolve(t.precision, "cpu"), t.channels_last)
-    print(f"one thread; before: fp32, contiguous; now: {now[0]}, {'channels-last' if now[1] else 'contiguous'} "
-          f"(train.precision: {t.precision})")
+    print(f"one thread; before: fp32, contiguous, grid_sample; now: {now[0]}, "
+          f"{'channels-last' if now[1] else 'contiguous'}, the fused 3D sampler (train.precision: {t.precision})")
     print(f"{'model':<14}{'before steps/s':>16}{'now steps/s':>13}{'ratio':>7}")
     for name in names:
-        before, after = _train_steps(name, "fp32", False), _train_steps(name, *now)
+        before, after = _train_steps(name, "fp32", False, fused=False), _train_steps(name, *now)
         times = [(before(), after()) for _ in range(rounds)]
         b, a = (float(np.median([x[k] for x in times])) for k in (0, 1))
         print(f"{name:<14}{1 / b:>16.2f}{1 / a:>13.2f}{b / a:>7.2f}", flush=True)
