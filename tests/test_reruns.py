@@ -43,18 +43,18 @@ def test_one_study_alone_is_written_apart_and_leaves_the_stage_outputs_as_dvc_ma
 
 
 def test_dvc_exp_show_reads_in_80_columns(ssl_project):
-    """The README's `dvc exp show` (reports/summary.json and the params changed) shows its figures whole in an
-    80-column terminal, not a row of ellipses."""
+    """The README's `dvc exp show` (reports/summary.json and the param changed) shows its figures whole in an
+    80-column terminal, not a row of ellipses (this project's summary: BM3D's mean, the ssl study's findings)."""
     import os
     import subprocess
 
-    cmd = ["dvc", "exp", "show", "--no-pager", "--only-changed", "--drop", ".*", "--keep",
-           "Experiment|summary.json|noise.level|train.steps"]
+    cmd = ["dvc", "exp", "show", "--no-pager", "--drop", ".*", "--keep",
+           "Experiment|noise.level|held_xu2019|held_ssl|d2d|bm3d|d3d|bm4d"]
     proc = subprocess.run(cmd, cwd=ssl_project, capture_output=True, text=True, check=True,
                           env={**os.environ, "COLUMNS": "80", "DVC_NO_ANALYTICS": "1"})
     summary = json.loads((ssl_project / "reports/summary.json").read_text())
-    assert "held_ssl" in proc.stdout and "…" not in proc.stdout
-    assert str(summary["held_ssl"]) in proc.stdout and max(len(line) for line in proc.stdout.splitlines()) <= 80
+    assert "held_ssl" in proc.stdout and "bm3d" in proc.stdout and "…" not in proc.stdout
+    assert f"{summary['bm3d']:g}" in proc.stdout and max(len(line) for line in proc.stdout.splitlines()) <= 80
 
 
 def folder_bytes(project, folders) -> dict:
