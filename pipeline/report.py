@@ -19,7 +19,6 @@ from core.spec import Spec, load_spec, load_spreads
 from studies.base import Evidence, entry_label, keys_in_tables
 
 DECAYS = {"linear": "linear decay to half", "cosine": "cosine decay to zero"}  # engine/train.learning_rate
-HEADLINE = ((2, "d2d"), (2, "bm3d"), (3, "d3d"), (3, "bm4d"))  # (table, params key) of reports/summary.json
 TOPS_WORDS = {"table1": "two convs at twice the width, as Table 1", "narrow": "three convs at the width"}  # models/unet
 
 
@@ -98,12 +97,11 @@ def precision_words(info: dict, t) -> str:
             f"loss in float32), {layout} convolution weights. ")
 
 
-def summary(spec: Spec, ours: pd.DataFrame, found: dict[str, list]) -> dict:
+def summary(spec: Spec, ours: pd.DataFrame, found: dict[str, list], headline: list[tuple]) -> dict:
     """The few figures a user compares across experiments (`dvc exp show`, README): how many findings of each
-    study hold, and the paper's two headline pairs, Deformable 2D against BM3D (Table 2) and Deformable 3D
-    against the video block-matching baseline (Table 3), as mean PSNR over the levels."""
+    study hold, and the mean PSNR over the levels of each (table, params key) of the studies' headlines."""
     out = {f"held_{name}": sum(f.verdict == "holds" for f in fs) for name, fs in found.items()}
-    for table, key in HEADLINE:
+    for table, key in headline:
         rows = ours[(ours.table.astype(str) == str(table)) & (ours.method == entry_label(spec, key, table))
                     & (ours.blind == 0) & (ours.subset.astype(str) == "avg")]
         if len(rows):
@@ -178,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     write_json({f"table{r.table}/{r.method}{'/blind' if r.blind else ''}/{r.level}": {"psnr": round(r.psnr, 4),
                                                                                     "ssim": round(r.ssim, 5)}
                 for r in avg.itertuples()}, REPORTS / "metrics.json")
-    write_json(summary(spec, ours, found), REPORTS / "summary.json")
+    headline = [h for name in chosen for h in STUDIES.get(name).headline]
+    write_json(summary(spec, ours, found, headline), REPORTS / "summary.json")
 
 
 if __name__ == "__main__":

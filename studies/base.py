@@ -173,6 +173,7 @@ class Study:
     registered_name = "?"
     title = "?"
     tables: tuple = ()  # the `table` ids of results.csv the study reports (its methods are the entries in them)
+    headline: tuple = ()  # (table, params key) whose mean PSNR over levels reports/summary.json holds
 
     def section(self, evidence: Evidence) -> list[str]:
         raise NotImplementedError

@@ -189,6 +189,8 @@ def read_paper(path: Path = PAPER) -> pd.DataFrame:
 class Xu2019(Study):
     title = "Deformable kernels for image and video denoising (Xu, Li, Sun 2019)"
     tables = (2, 3, 4)
+    # the paper's two headlines: Deformable 2D against BM3D, Deformable 3D against the video block matching
+    headline = ((2, "d2d"), (2, "bm3d"), (3, "d3d"), (3, "bm4d"))
 
     def shares(self, ev: Evidence, key: str) -> dict[str, list[float]]:
         return ev.info.get(key, {}).get("temporal_shares", {})

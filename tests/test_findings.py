@@ -160,5 +160,6 @@ def test_the_run_summary_holds_each_study_s_findings_held_and_the_headline_pairs
                         + rows(3, "Deformable 3D 3x3x3", 36.0))
     found = {"xu2019": [Finding("a", "holds", ""), Finding("b", "within noise", ""), Finding("c", "holds", "")],
              "ssl": [Finding("d", "does not hold", "")]}
-    assert summary(default_spec(), ours, found) == {"held_xu2019": 2, "held_ssl": 0, "d2d": 33.5, "bm3d": 34.5,
-                                                     "d3d": 35.5}
+    headline = [(2, "d2d"), (2, "bm3d"), (3, "d3d"), (3, "bm4d")]
+    assert summary(default_spec(), ours, found, headline) == {"held_xu2019": 2, "held_ssl": 0, "d2d": 33.5,
+                                                               "bm3d": 34.5, "d3d": 35.5}
