@@ -53,10 +53,11 @@ def test_dvc_exp_show_reads_in_80_columns(ssl_project):
     proc = subprocess.run(cmd, cwd=ssl_project, capture_output=True, text=True, check=True,
                           env={**os.environ, "COLUMNS": "80", "DVC_NO_ANALYTICS": "1"})
     summary = json.loads((ssl_project / "reports/summary.json").read_text())
-    rows = [line.split() for line in proc.stdout.splitlines() if "workspace" in line or "└──" in line]
-    assert "held_ssl" in proc.stdout and "…" not in proc.stdout and len(rows) >= 2
-    assert all(str(summary["held_ssl"]) in row for row in rows)
-    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+    lines = proc.stdout.splitlines()
+    workspace = next(line.split() for line in lines if "workspace" in line)
+    experiment = next(line.split() for line in lines if "└──" in line)  # the noise.level=high run above
+    assert "held_ssl" in proc.stdout and "…" not in proc.stdout and max(len(line) for line in lines) <= 80
+    assert workspace[1] == str(summary["held_ssl"]) and experiment[3].isdigit() and experiment[4] == "high"
 
 
 def folder_bytes(project, folders) -> dict:
