@@ -17,6 +17,7 @@ from core.colour import linear_to_srgb, srgb_to_linear
 from core.frames import reference
 from models.compute import autocast
 
+
 def as_float32(v):
     return v.float() if torch.is_tensor(v) and v.dtype == torch.bfloat16 else v
 
@@ -35,7 +36,7 @@ class Denoiser(nn.Module):
     def __init__(self, frames: int = 1, blind: bool = False):
         super().__init__()
         self.frames, self.blind = frames, blind
-        self.precision = "fp32"  # set by compute_as (models/precision.py)
+        self.precision = "fp32"  # set by compute_as (models/compute.py)
 
     def compute_as(self, precision: str, channels_last: bool) -> Denoiser:
         """Run in `precision` ("bf16" or "fp32") with convolution weights in channels-last layout or not."""

@@ -23,7 +23,7 @@ SHARED_ARGS = ("width", "weight_width", "max_offset", "unet_top")
 
 def model_spec(name: str, entry: ModelEntry, train: Train) -> dict:
     """{"arch", "args", "precision", "channels_last"} of the entry `models.<name>`: its args over the train
-    settings its class takes, and the arithmetic it trains and runs in (models/precision.py)."""
+    settings its class takes, and the arithmetic it trains and runs in (models/compute.py)."""
     if entry.arch not in MODELS:
         raise InputError(f"models.{name}.arch is {entry.arch!r}, not a registered model; registered: "
                          f"{', '.join(sorted(MODELS))}; fix `arch` in params.yaml")

@@ -96,7 +96,7 @@ def scan(x: torch.Tensor, p: torch.Tensor, direction: str) -> torch.Tensor:
     if x.shape != p.shape or x.ndim != 4:
         raise ValueError(f"x and p must both be [B, C, H, W]; got {tuple(x.shape)} and {tuple(p.shape)}")
     if x.device.type == "cpu" and x.dtype == torch.bfloat16:
-        x = x.float()  # a bf16 forward (models/precision.py): the recurrence is summed in float32
+        x = x.float()  # a bf16 forward (models/compute.py): the recurrence is summed in float32
     if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
         return scan_torch(x, p, direction)
     return _NumbaScan.apply(x, p.to(x.dtype), direction)
