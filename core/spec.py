@@ -167,6 +167,8 @@ class Train(Section):
         RATES, "peak learning rates; each is trained, the best on validation kept", min_length=1)
     lr_tie_db: float = setting("a number >= 0", "validation PSNRs within this of the best tie, dB", ge=0)
     rate_workers: int = setting("an integer >= 1", "rates trained side by side, one thread each", ge=1)
+    rung: float = setting("a share of the steps in (0, 1] (1: every rate trains the whole budget)",
+                          "where the rate grid is cut to its best rate on validation", gt=0, le=1)
     warmup: float = setting("a share of the steps in [0, 1)", "linear warm-up share of the steps", ge=0, lt=1)
     schedule: Literal["linear", "cosine"] = setting("linear or cosine", "decay after the warm-up")
     loss: Literal["l1", "mse"] = setting("l1 (the paper) or mse (the authors' code)", "the training loss")

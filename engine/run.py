@@ -47,12 +47,17 @@ class Run:
         return self.data_folder or degradation_for(self.entry).train_folder
 
 
+# Settings a run may change between its steps and still be resumed: the rung's winner continues on more threads.
+RESUMABLE_ACROSS = {"threads", "rate_workers", "rung"}
+
+
 def run_key(run: Run) -> str:
     """The model, its objective and degradation, every training setting, the peak rate and the nudge of its
     start, the sequence length, the bytes of the training data and the code that trains."""
     e = run.entry
     h = hashlib.sha256(json.dumps([run.model, e.objective, e.objective_args, e.degradation, e.degradation_args,
-                                   run.train.model_dump(), run.lr, run.tau, run.perturb], sort_keys=True).encode())
+                                   run.train.model_dump(exclude=RESUMABLE_ACROSS), run.lr, run.tau, run.perturb],
+                                  sort_keys=True).encode())
     for path in shard_paths(run.training_data):
         h.update(str(path.relative_to(run.training_data)).encode())
         h.update(path.read_bytes())

@@ -118,6 +118,12 @@ def on_device(batch: dict, mine: slice, device) -> dict:
     return {k: move(v) for k, v in batch.items()}
 
 
+def step_batch(data: TrainingSequences, objective, cfg: Train, step: int, frames: int, degradation) -> dict:
+    """The batch of a step on the host: the degradation's draws, then the objective's (objectives/base.py)."""
+    batch = data.batch(cfg.seed, step, cfg.batch, cfg.crop, frames, degradation)
+    return batch | objective.draw(batch)
+
+
 def fresh_start(spec: dict, cfg: Train, lr: float, device="cpu", perturb: int = 0):
     """A run's start: the seeded weights (with perturb k > 0, each times 1 + PERTURBATION x N(0, 1) drawn with seed
     k: the kind of change a thread count or another CPU's float arithmetic makes), Adam at the peak rate, and the
@@ -153,12 +159,13 @@ class Training:
         self.data = TrainingSequences(run.training_data, length, self.cfg.crop)
         self.key, self.start, self.history, self.live = run_key(run), 0, [], None
 
-    def resume(self) -> None:
-        """Continue from the checkpoint when it is of this very run (its run key); else start afresh."""
+    def resume(self, until: int | None = None) -> None:
+        """Continue from the checkpoint when it is of this very run (its run key) and not past step `until`
+        (a rung's snapshot must be of the rung); else start afresh."""
         if not self.checkpoint.is_file():
             return
         state = load_state(self.checkpoint, self.dist.device)
-        if state["hash"] != self.key:
+        if state["hash"] != self.key or (until is not None and state["step"] > until):
             return
         self.model.load_state_dict(state["model"])
         self.optimiser.load_state_dict(state["optimiser"])
@@ -177,7 +184,7 @@ class Training:
     def step(self, net, step: int, mine: slice) -> float:
         """One optimiser step; its loss, or Diverged when the loss is not finite."""
         cfg, steps = self.cfg, self.cfg.steps
-        batch = self.data.batch(cfg.seed, step, cfg.batch, cfg.crop, self.frames, self.degradation)
+        batch = step_batch(self.data, self.objective, cfg, step, self.frames, self.degradation)
         for group in self.optimiser.param_groups:
             group["lr"] = learning_rate(step, steps, self.run.lr, cfg.warmup, cfg.schedule)
         loss = self.objective.loss(net, on_device(batch, mine, self.dist.device), step, steps)
@@ -213,12 +220,12 @@ class Training:
         settle_batch_norm(self.model, self.objective, self.data, self.cfg, self.frames, self.degradation,
                           self.cfg.steps, self.dist.device)
 
-    def finish(self, seconds: float) -> dict:
+    def finish(self, seconds: float, threads: int) -> dict:
         """The summary; the model file, unless the loss rose far above its start (Diverged)."""
         steps, first = self.cfg.steps, self.history[0][1]  # the untrained model's loss
         tail = [loss for _, loss in self.history[-max(1, steps // 10):]]
         summary = {"final_loss": sum(tail) / len(tail), "steps": steps, "lr": self.run.lr,
-                   "parameters": self.model.parameter_count(), "seconds": round(seconds, 1)}
+                   "parameters": self.model.parameter_count(), "seconds": round(seconds, 1), "threads": threads}
         # A likelihood loss (HQ-SSL) can be negative: judge the rise against the size of the first loss.
         if steps >= MIN_STEPS_TO_JUDGE and summary["final_loss"] > first + (DIVERGED - 1) * abs(first):
             raise Diverged(f"training {self.run.name} diverged: its loss rose from {first:.4g} to "
@@ -230,12 +237,15 @@ class Training:
         return summary
 
 
-def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = None) -> dict:
-    """Train one run, resuming its checkpoint; returns the final summary. stop_after=k stops after k steps (to
-    test resuming)."""
-    torch.set_num_threads(thread_count(run.train.threads))
+def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = None,
+          snapshot: Path | None = None) -> dict:
+    """Train one run, resuming its checkpoint; returns the summary. stop_after=k stops after k steps (as an
+    interruption would); with `snapshot` too, a rung of the rate grid (engine/select.py): a checkpoint at step k
+    and the model as it would be saved there, written to `snapshot`."""
+    threads = thread_count(run.train.threads)
+    torch.set_num_threads(threads)
     t = Training(run, checkpoint, out_dir)
-    t.resume()
+    t.resume(until=stop_after)
     t.objective.check(t.model)
     net, mine, steps = t.dist.wrap(t.model), t.dist.my_slice(t.cfg.batch), t.cfg.steps
     if t.main:
@@ -253,9 +263,17 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
             if (step + 1) % t.cfg.checkpoint_every == 0 or step + 1 == steps:
                 t.save_checkpoint(step + 1)
     finished = stop_after is None or stop_after >= steps
-    if finished:
+    rung = not finished and snapshot is not None
+    if rung and t.main and stop_after > t.start:
+        t.save_checkpoint(stop_after)
+    if finished or rung:
         t.settle()
-    summary = t.finish(time.perf_counter() - began) if t.main and finished else {}
+    seconds = time.perf_counter() - began
+    summary = t.finish(seconds, threads) if t.main and finished else {}
+    if t.main and not finished:
+        summary = {"steps": stop_after, "seconds": round(seconds, 1), "threads": threads}
+        if rung:
+            save_model(snapshot, run.model, t.model)
     t.dist.close()
     return summary
 
@@ -278,7 +296,7 @@ def settle_batch_norm(net, objective, data, cfg: Train, frames: int, degradation
         m.momentum = None
     net.train()
     for k in range(n):  # batches the run never trained on: steps after its last
-        batch = data.batch(cfg.seed, steps + k, cfg.batch, cfg.crop, frames, degradation)
+        batch = step_batch(data, objective, cfg, steps + k, frames, degradation)
         objective.loss(net, on_device(batch, slice(None), device), steps, steps)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum

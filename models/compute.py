@@ -45,8 +45,9 @@ def resolve(setting: str, on: torch.device | str | None = None) -> str:
 
 
 def autocast(precision: str, on: torch.device):
-    """The context a forward pass runs in: bf16 autocast, or nothing."""
-    if precision == "bf16":
+    """The context a forward pass runs in: bf16 autocast, or nothing (on the `meta` device, which only traces
+    shapes and devices: tests/test_devices.py)."""
+    if precision == "bf16" and on.type != "meta":
         return torch.autocast(on.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

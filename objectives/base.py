@@ -2,10 +2,13 @@
 
     objective = objective_for(entry, spec.train, degradation)   # objectives/__init__.py
     objective.check(model)                      # a regime that needs a kind of network (a blind spot) checks it
-    loss = objective.loss(model, batch, step, steps)
+    batch |= objective.draw(batch)              # on the host, where the batch is drawn
+    loss = objective.loss(model, batch, step, steps)   # on the model's device
 
 batch: what core.training_data builds: "clean" [B, T, H, W], "input" (degraded), "condition" (noise map or
-None), "params" (the degradation's draws), "generator" (the step's random stream, for further draws).
+None), "params" (the degradation's draws), "generator" (the step's random stream, for further draws), and what
+the objective's `draw` adds from that stream (a second noisy copy, a mask): drawn before the batch moves to the
+model's device, so that no loss makes a tensor on the host or copies one per sample.
 """
 from __future__ import annotations
 
@@ -30,6 +33,10 @@ class Objective:
 
     def check(self, model: torch.nn.Module) -> None:
         """Raise ValueError when the objective cannot train this network."""
+
+    def draw(self, batch: dict) -> dict:
+        """The step's further random draws the loss needs, from batch["generator"] on the host."""
+        return {}
 
     def loss(self, net, batch: dict, step: int, steps: int) -> torch.Tensor:
         raise NotImplementedError

@@ -32,19 +32,21 @@ class Noise2Clean(Objective):
 
 
 def second_draw(degradation, clean_reference: torch.Tensor, params: dict, generator: torch.Generator):
-    """An independent degraded copy of the clean reference frames at the same drawn levels, drawn on the CPU
-    from the step's random stream (so a resumed run draws the same) and moved to the frames' device."""
-    cpu = {k: v.cpu() for k, v in params.items()}
-    return degradation.apply(clean_reference.cpu(), cpu, generator).to(clean_reference.device)
+    """An independent degraded copy of the clean reference frames at the same drawn levels, from the step's
+    random stream (so a resumed run draws the same)."""
+    return degradation.apply(clean_reference, params, generator)
 
 
 @OBJECTIVES.register("noise2noise")
 class Noise2Noise(Objective):
     needs_degradation = True
 
+    def draw(self, batch):
+        return {"target": second_draw(self.degradation, reference(batch["clean"]), batch["params"],
+                                      batch["generator"])}
+
     def loss(self, net, batch, step, steps):
-        target = second_draw(self.degradation, reference(batch["clean"]), batch["params"], batch["generator"])
-        return l2(net(batch["input"], batch["condition"]), target)
+        return l2(net(batch["input"], batch["condition"]), batch["target"])
 
 
 # Every offset within the square of a radius but the centre.
@@ -77,8 +79,8 @@ def n2v_mask(noisy: torch.Tensor, fraction: float, radius: int, generator: torch
         same = (ny == y) & (nx == x)  # a mirror can land back on the pixel: take the opposite neighbour
         ny = torch.where(same, reflect(y - d[:, 0], h), ny)
         nx = torch.where(same, reflect(x - d[:, 1], w), nx)
-        masked[k, 0, y.to(noisy.device), x.to(noisy.device)] = noisy[k, 0, ny.to(noisy.device), nx.to(noisy.device)]
-        mask[k, 0, y.to(noisy.device), x.to(noisy.device)] = True
+        masked[k, 0, y, x] = noisy[k, 0, ny, nx]
+        mask[k, 0, y, x] = True
     return masked, mask
 
 
@@ -98,11 +100,14 @@ class Noise2Void(Objective):
             raise ValueError("noise2void trains a network that never sees its own input pixel: use arch unet with "
                              "base: neighbours and blind: true")
 
+    def draw(self, batch):
+        masked, mask = n2v_mask(batch["input"], self.fraction, self.radius, batch["generator"])
+        return {"masked": masked, "mask": mask}
+
     def loss(self, net, batch, step, steps):
-        noisy = batch["input"]
-        masked, mask = n2v_mask(noisy, self.fraction, self.radius, batch["generator"])
-        out = net(masked, None)  # no noise map: it is computed from the very pixels the mask hides
-        return ((out - noisy) ** 2)[mask].mean()
+        out = net(batch["masked"], None)  # no noise map: it is computed from the very pixels the mask hides
+        mask = batch["mask"]  # a product, not an index: indexing by a mask waits for the device (nonzero)
+        return ((out - batch["input"]) ** 2 * mask).sum() / mask.sum()
 
 
 @OBJECTIVES.register("hqssl")

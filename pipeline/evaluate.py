@@ -35,15 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     model = load_model(model_folder(name) / "model.pt", device(spec.train.device))
     degradation = degradation_for(entry)
-    trained = json.loads((model_folder(name) / "live" / "metrics.json").read_text())
     tuned = json.loads((model_folder(name) / "tune.json").read_text())
     test = load_shard(degradation.clean_test)
     tau = test["frames"].shape[1] // 2
     levels = noisy_levels(degradation.test_folder)
     rows, outputs = [], {}
     info: dict = {"label": entry.label, "parameters": model.parameter_count(),
-                  "train_seconds": trained.get("seconds", 0.0), "lr": tuned["lr"],
-                  "validation_psnr_by_lr": tuned["validation_psnr"], "precision": model.precision}
+                  "train_seconds": tuned["kept_cpu_seconds"], "tune_seconds": tuned["tuning_cpu_seconds"],
+                  "lr": tuned["lr"], "rung_step": tuned["rung_step"], "validation_psnr_by_lr": tuned["validation_psnr"],
+                  "kept_validation_psnr": tuned["kept_validation_psnr"], "precision": model.precision}
     for path in levels:
         level, noisy = path.stem, load_shard(path)
         out, seconds, auxes = run_model(model, noisy["test"], degradation, degradation.stored_level(noisy))

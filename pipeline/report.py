@@ -46,18 +46,24 @@ def speeds_markdown(info: dict) -> list[str]:
 
 
 def rates_markdown(spec: Spec, info: dict) -> list[str]:
-    """The peak learning rate each learned model took, and every rate's validation PSNR."""
-    grid = [f"{g:g}" for g in spec.train.lr_grid]
+    """The peak learning rate each learned model took, every rate's validation PSNR where the grid was cut, and
+    the kept model's."""
+    t, grid = spec.train, [f"{g:g}" for g in spec.train.lr_grid]
+    cut = (f"every rate trains the first {t.rung:.0%} of the steps, the best on validation continues alone to the "
+           "end of the budget and is the model (successive halving: docs/recipe.md measures how often it keeps "
+           "the rate that training every rate fully keeps)" if t.rung < 1 and len(grid) > 1 else
+           "each model trains its full budget at every rate, and the best on validation is the model")
     md = ["## Learning rates of the learned models (chosen on the validation split)", "",
-          f"One grid for every model, {', '.join(grid)}: each model trains its full budget at every rate, and the "
-          "run with the best mean validation PSNR (every test level) is the model; rates within "
-          f"{spec.train.lr_tie_db:g} dB of the best tie, and the lowest of them is kept.", "",
-          "| model | chosen | " + " | ".join(f"validation PSNR at {g}" for g in grid) + " |",
-          "|---|---|" + "---|" * len(grid)]
+          f"One grid for every model, {', '.join(grid)}: {cut}. The score is the mean validation PSNR over every "
+          f"test level; rates within {t.lr_tie_db:g} dB of the best tie, and the lowest of them is kept.", "",
+          "| model | chosen | at step | " + " | ".join(f"validation PSNR at {g}" for g in grid)
+          + " | kept model's validation PSNR |", "|---|---|---|" + "---|" * (len(grid) + 1)]
     for name in (n for n in spec.models if n in info):
-        psnr = info[name].get("validation_psnr_by_lr", {})
+        i = info[name]
+        psnr = i.get("validation_psnr_by_lr", {})
         cells = [f"{psnr[g]:.2f}" if g in psnr else "-" for g in grid]
-        md.append(f"| {info[name]['label']} ({name}) | {info[name].get('lr', 0):g} | " + " | ".join(cells) + " |")
+        md.append(f"| {i['label']} ({name}) | {i.get('lr', 0):g} | {i.get('rung_step') or t.steps} | "
+                  + " | ".join(cells) + f" | {i.get('kept_validation_psnr', float('nan')):.2f} |")
     return md + [""]
 
 
@@ -71,15 +77,14 @@ def run_markdown(spec: Spec, ours: pd.DataFrame, info: dict) -> list[str]:
     md += [f"| {m} | " + " | ".join(str(v.get(lv, "-")) for lv in levels) + " |" for m, v in tuned.items()] + [""]
     md += rates_markdown(spec, info)
     seconds = {"training": sum(info[n].get("train_seconds", 0.0) for n in models),
+               "tuning": sum(info[n].get("tune_seconds", info[n].get("train_seconds", 0.0)) for n in models),
                "evaluation": sum(info[n].get("seconds", 0.0) for n in models),
                "classical": sum(info[n].get("seconds", 0.0) for n in baselines)}
-    rates = len(spec.train.lr_grid)
-    side = max(1, min(rates, spec.train.rate_workers))
     md += ["## Compute time of this run's stages (this machine)", "",
-           f"Training {seconds['training'] / 60:.1f} min for the kept runs (every model trains at each of the "
-           f"grid's {rates} rates, {side} at a time side by side: the training wall time is about "
-           f"{-(-rates // side)}x that), evaluation of the learned models "
-           f"{seconds['evaluation'] / 60:.1f} min, classical methods (tuning included) "
+           f"Training: the kept runs {seconds['training'] / 60:.1f} CPU-min (seconds x threads), the whole rate "
+           f"selection {seconds['tuning'] / 60:.1f} CPU-min "
+           f"({seconds['tuning'] / max(seconds['training'], 1e-9):.2f}x the kept runs); evaluation of the learned "
+           f"models {seconds['evaluation'] / 60:.1f} min, classical methods (tuning included) "
            f"{seconds['classical'] / 60:.1f} min; the data stages and process start-up come on top "
            "(the README gives the wall time of the whole `dvc repro`).", ""]
     md += ["## Inference speed (this machine, CPU, one test sequence at a time per core)", "",

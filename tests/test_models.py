@@ -184,6 +184,6 @@ def test_every_model_builds_and_trains_a_step_at_the_paper_sizes():
         clean = torch.rand(1, model.frames, 24, 24, generator=g)
         batch = {"clean": clean, **d.training_pair(clean, g), "generator": g}
         objective.check(model)
-        loss = objective.loss(model, batch, 0, spec.train.steps)
+        loss = objective.loss(model, batch | objective.draw(batch), 0, spec.train.steps)
         loss.backward()
         assert torch.isfinite(loss), name

@@ -89,7 +89,7 @@ def test_a_few_steps_of_each_objective_lower_its_loss(name, degradation, tmp_pat
     losses = []
     for step in range(40):
         batch["generator"].manual_seed(step)  # the objective's own draws (masks, second copies) change per step
-        loss = objective.loss(net, batch, step, 40)
+        loss = objective.loss(net, batch | objective.draw(batch), step, 40)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -76,7 +76,7 @@ def test_the_noise2void_loss_counts_the_masked_pixels_only():
     noisy = torch.rand(2, 1, 16, 16)
     out = torch.zeros(2, 1, 16, 16, requires_grad=True)
     batch = {"input": noisy, "condition": None, "generator": torch.Generator().manual_seed(3)}
-    loss = objective.loss(lambda x, c: out + 0 * x, batch, 0, 1)
+    loss = objective.loss(lambda x, c: out + 0 * x, batch | objective.draw(batch), 0, 1)
     loss.backward()
     _, mask = n2v_mask(noisy, 0.05, 2, torch.Generator().manual_seed(3))  # the same draw
     assert (out.grad[~mask] == 0).all() and (out.grad[mask] != 0).all()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -222,22 +223,46 @@ def test_a_model_trained_a_few_dozen_steps_beats_its_input(tmp_path, monkeypatch
     assert err_out < 0.7 * err_in
 
 
+def validation_split(seed: int) -> None:
+    g = torch.Generator().manual_seed(seed)
+    val = torch.nn.functional.interpolate(torch.rand(4, 5, 4, 4, generator=g), size=(24, 24), mode="bilinear")
+    save_shard("data/scenes/val.npz", frames=(val * 0.8 + 0.1).numpy())
+
+
 def test_training_keeps_the_best_rate_on_validation_and_skips_one_that_diverges(project):
-    """Every rate of the shared grid trains the full budget; a rate that blows the model up scores -inf; the
-    run with the best validation PSNR becomes the model, with its own curves."""
+    """Every rate of the shared grid trains to the rung; a rate that blows the model up scores -inf; the best on
+    validation continues to the end of the budget and becomes the model, with its own curves."""
     import json
 
     from engine.select import train_and_select, validation_psnr
 
-    g = torch.Generator().manual_seed(1)
-    val = torch.nn.functional.interpolate(torch.rand(4, 5, 4, 4, generator=g), size=(24, 24), mode="bilinear")
-    save_shard("data/scenes/val.npz", frames=(val * 0.8 + 0.1).numpy())
-    params = small_params(steps=12, lr_grid=[3e-3, 1e3], crop=16)
+    validation_split(1)
+    params = small_params(steps=12, lr_grid=[3e-3, 1e3], crop=16, rung=0.3)
     tuned = train_and_select("kpn5_image", params, Path("m"), Path("ck"))
+    assert tuned["rung_step"] == 4
     assert tuned["validation_psnr"]["1000"] == float("-inf") and np.isfinite(tuned["validation_psnr"]["0.003"])
     assert json.loads(Path("m/tune.json").read_text())["lr"] == 3e-3
-    assert validation_psnr(Path("m/model.pt"), params.models["kpn5_image"], params.train) == pytest.approx(tuned["validation_psnr"]["0.003"])
-    assert Path("m/live/metrics.json").is_file() and not Path("m/rates").exists()
+    kept = validation_psnr(Path("m/model.pt"), params.models["kpn5_image"], params.train)
+    assert kept == pytest.approx(tuned["kept_validation_psnr"]) and kept > tuned["validation_psnr"]["0.003"]
+    assert Path("m/live/metrics.json").is_file() and not Path("m/rates").exists() and not list(Path("ck").glob("*"))
+    assert len(pd.read_csv("m/live/plots/metrics/train/loss.tsv", sep="\t")) == 12  # the rung's steps and the rest
+    assert 0 < tuned["kept_cpu_seconds"] <= tuned["tuning_cpu_seconds"]
+
+
+def test_the_rungs_winner_continued_is_the_run_trained_straight_through(project):
+    """The rung's checkpoint and the continuation from it lose nothing: the kept model is byte for byte the run
+    of the winning rate trained without a stop; with train.rung 1 every rate trains the whole budget and the
+    scores are those full runs' own."""
+    from engine.select import train_and_select
+
+    validation_split(3)
+    params = small_params(steps=10, lr_grid=[1e-4, 3e-3], rung=0.4)
+    tuned = train_and_select("kpn5_image", params, Path("m"), Path("ck"))
+    train_stage.train(Run.of(params, "kpn5_image", tuned["lr"]), Path("straight"), Path("ck.pt"))
+    assert Path("m/model.pt").read_bytes() == Path("straight/model.pt").read_bytes()
+    full = train_and_select("kpn5_image", small_params(steps=10, lr_grid=[1e-4, 3e-3], rung=1), Path("f"), Path("ck"))
+    assert full["rung_step"] is None and full["kept_validation_psnr"] == full["validation_psnr"][f"{full['lr']:g}"]
+    assert full["validation_psnr"][f"{tuned['lr']:g}"] == pytest.approx(tuned["kept_validation_psnr"])
 
 
 def test_rates_side_by_side_give_the_models_of_rates_one_after_another(project):
@@ -245,14 +270,13 @@ def test_rates_side_by_side_give_the_models_of_rates_one_after_another(project):
     using both cores); the scores and the kept model are byte for byte those of one rate after another."""
     from engine.select import train_and_select
 
-    g = torch.Generator().manual_seed(2)
-    val = torch.nn.functional.interpolate(torch.rand(4, 5, 4, 4, generator=g), size=(24, 24), mode="bilinear")
-    save_shard("data/scenes/val.npz", frames=(val * 0.8 + 0.1).numpy())
+    validation_split(2)
     tuned = {}
     for workers in (1, 2):
         params = small_params(steps=8, lr_grid=[1e-4, 3e-3], rate_workers=workers)
         tuned[workers] = train_and_select("kpn5_image", params, Path(f"m{workers}"), Path(f"ck{workers}"))
-    assert tuned[1] == tuned[2] and tuned[1]["lr"] == 3e-3
+    scores = [{k: v for k, v in t.items() if not k.endswith("cpu_seconds")} for t in tuned.values()]
+    assert scores[0] == scores[1] and tuned[1]["rung_step"] == 2
     assert Path("m1/model.pt").read_bytes() == Path("m2/model.pt").read_bytes()
 
 

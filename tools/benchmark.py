@@ -165,7 +165,7 @@ def _measure(name: str, width: int | None, queue) -> None:
     batch = {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
     steps, start = 3, time.perf_counter()
     for step in range(steps):
-        loss = objective.loss(model, batch, step, t.steps)
+        loss = objective.loss(model, batch | objective.draw(batch), step, t.steps)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -197,7 +197,7 @@ def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = T
     def timed() -> float:
         start = time.perf_counter()
         for step in range(steps):
-            loss = objective.loss(model, batch, step, t.steps)
+            loss = objective.loss(model, batch | objective.draw(batch), step, t.steps)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -1,0 +1,65 @@
+"""Device-correctness without a GPU: every model and objective traced on PyTorch's `meta` device, which has
+shapes and devices but no data, so a tensor made on the host inside a forward, a loss or a backward (a constant,
+a mask, a scale) stops it as it would stop a CUDA run; at the paper's sizes as well, which cost nothing there."""
+from __future__ import annotations
+
+import pytest
+import torch
+import yaml
+
+import degradations  # noqa: F401  (registers)
+from core.imports import ROOT
+from core.spec import Spec
+from engine.train import on_device
+from degradations import degradation_for
+from models.checkpoint import build_model, model_spec
+from objectives import objective_for
+from tools.profile import merge
+
+
+def profile(name: str | None) -> Spec:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    if name:
+        params = merge(params, yaml.safe_load((ROOT / f"profiles/{name}.yaml").read_text()))
+    return Spec.model_validate(params)
+
+
+def meta_step(spec: Spec, name: str, batch: int, crop: int) -> torch.Tensor:
+    """One training loss and its backward on the meta device, from a batch drawn on the host (as the data
+    loader draws it) and moved there."""
+    entry = spec.models[name]
+    model = build_model(model_spec(name, entry, spec.train)).to("meta")
+    degradation = degradation_for(entry)
+    objective = objective_for(entry, spec.train, degradation)
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(batch, degradation.window or model.frames, crop, crop, generator=g)
+    host = {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
+    host |= objective.draw(host)
+    loss = objective.loss(model, on_device(host, slice(None), torch.device("meta")), 0, spec.train.steps)
+    loss.backward()
+    assert all(p.grad is not None and p.grad.device.type == "meta" for p in model.parameters() if p.requires_grad)
+    return loss
+
+
+@pytest.mark.parametrize("which", [None, "paper"])
+def test_every_model_trains_a_step_on_the_meta_device(which):
+    """Default and paper profiles, at the paper's crop for the latter (batch 2: the batch size adds no code
+    path)."""
+    spec = profile(which)
+    for name in spec.models:
+        loss = meta_step(spec, name, 2, spec.train.crop)
+        assert loss.device.type == "meta" and loss.dim() == 0, name
+
+
+def test_a_host_tensor_made_inside_a_forward_is_caught():
+    """The test above can fail: a forward that multiplies by a tensor made on the host stops on meta."""
+    spec = profile(None)
+    model = build_model(model_spec("d2d", spec.models["d2d"], spec.train)).to("meta")
+    frames, noise = torch.empty(1, 1, 16, 16, device="meta"), torch.empty(1, 1, 16, 16, device="meta")
+    original = type(model).forward
+
+    def forward(self, x, noise_map=None, return_aux=False):
+        return original(self, x * torch.tensor([[[[1.0]]], [[[1.0]]]])[:1], noise_map, return_aux)
+
+    with pytest.raises(RuntimeError, match="device"):
+        forward(model, frames, noise)
