@@ -189,6 +189,7 @@ class Train(Section):
     precision: Literal["auto", "bf16", "fp32"] = setting(
         "auto (bf16 where the device has it natively), bf16 or fp32", "arithmetic of training and inference")
     channels_last: bool = setting("true or false", "convolution weights in channels-last memory layout")
+    deterministic: bool = setting("true or false", "deterministic CUDA kernels instead of the fastest (GPU only)")
     annealing: Annealing = setting("a mapping {eta, gamma, paper_steps, normalised}", "the annealing term")
 
 

@@ -29,7 +29,7 @@ from core.training_data import TrainingSequences
 from degradations import degradation_for
 from engine.run import Run, run_key
 from models.checkpoint import build_model, load_state, save_model
-from models.compute import device
+from models.compute import configure, device
 from objectives import objective_for
 
 
@@ -90,8 +90,12 @@ class Distributed:
     def wrap(self, model):
         if self.world == 1:
             return model
-        ids = [self.device.index] if self.device.type == "cuda" else None
-        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        if self.device.type != "cuda":
+            return torch.nn.parallel.DistributedDataParallel(model)
+        # Batch norm over the whole batch, not each card's slice (its layers are replaced in place, weights
+        # and statistics kept; SyncBatchNorm has no CPU kernel, so a gloo run normalises each slice alone).
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device.index])
 
     def my_slice(self, batch_size: int) -> slice:
         if batch_size % self.world:
@@ -148,6 +152,7 @@ class Training:
     def __init__(self, run: Run, checkpoint: Path, out_dir: Path):
         self.run, self.cfg, self.checkpoint, self.out_dir = run, run.train, checkpoint, out_dir
         self.dist = Distributed(self.cfg.device)
+        configure(self.dist.device, self.cfg.deterministic)
         self.main = self.dist.rank == 0
         self.model, self.optimiser, self.ema = fresh_start(run.model, self.cfg, run.lr, self.dist.device,
                                                            run.perturb)
@@ -181,30 +186,35 @@ class Training:
             self.live.step = s
             self.live.log_metric("train/loss", loss)
 
-    def step(self, net, step: int, mine: slice) -> float:
-        """One optimiser step; its loss, or Diverged when the loss is not finite."""
+    def step(self, net, step: int, mine: slice) -> torch.Tensor:
+        """One optimiser step; its loss, left on the device (read back by `record`, not every step: on a GPU a
+        read is a wait)."""
         cfg, steps = self.cfg, self.cfg.steps
         batch = step_batch(self.data, self.objective, cfg, step, self.frames, self.degradation)
         for group in self.optimiser.param_groups:
             group["lr"] = learning_rate(step, steps, self.run.lr, cfg.warmup, cfg.schedule)
         loss = self.objective.loss(net, on_device(batch, mine, self.dist.device), step, steps)
-        value = loss.item()  # one host sync a step
-        if not math.isfinite(value):
-            saved = state_step(self.checkpoint)
-            raise Diverged(f"the loss of {self.run.name} became {value} at step {step}; the last good checkpoint "
-                           f"{self.checkpoint} ({'none yet' if saved is None else f'step {saved}'}) is kept; "
-                           "lower train.lr and rerun")
         self.optimiser.zero_grad(set_to_none=True)
         loss.backward()
         self.optimiser.step()
         if self.ema is not None:
             self.ema.update_parameters(self.model)
-        return value
+        return loss.detach()
 
-    def log(self, step: int, value: float) -> None:
-        self.history.append((step, value))
-        self.live.step = step
-        self.live.log_metric("train/loss", value)
+    def record(self, first: int, losses: list[torch.Tensor]) -> None:
+        """The losses of steps first, first + 1, ... read back in one transfer and logged; Diverged at the first
+        that is not finite (the checkpoint before it is kept: no checkpoint is written after a bad step)."""
+        values = torch.stack(losses).float().cpu().tolist() if losses else []
+        for k, value in enumerate(values):
+            if not math.isfinite(value):
+                saved = state_step(self.checkpoint)
+                raise Diverged(f"the loss of {self.run.name} became {value} at step {first + k}; the last good "
+                               f"checkpoint {self.checkpoint} ({'none yet' if saved is None else f'step {saved}'}) "
+                               "is kept; lower train.lr and rerun")
+            if self.main:
+                self.history.append((first + k, value))
+                self.live.step = first + k
+                self.live.log_metric("train/loss", value)
 
     def save_checkpoint(self, done: int) -> None:
         save_checkpoint(self.checkpoint, {"hash": self.key, "step": done, "model": self.model.state_dict(),
@@ -251,16 +261,17 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
     if t.main:
         t.open_log()
     bar = tqdm(range(t.start, steps), initial=t.start, total=steps, desc=f"train {run.name}", disable=not t.main)
-    began = time.perf_counter()
+    began, pending, last = time.perf_counter(), [], min(steps, steps if stop_after is None else stop_after)
     t.model.train()
     for step in bar:
-        if stop_after is not None and step >= stop_after:
+        if step >= last:
             break
-        value = t.step(net, step, mine)
-        if t.main:
-            t.log(step, value)
-            bar.set_postfix(loss=f"{value:.4f}")
-            if (step + 1) % t.cfg.checkpoint_every == 0 or step + 1 == steps:
+        pending.append(t.step(net, step, mine))
+        if (step + 1) % t.cfg.checkpoint_every == 0 or step + 1 == last:
+            t.record(step + 1 - len(pending), pending)
+            pending = []
+            bar.set_postfix(loss=f"{t.history[-1][1]:.4f}" if t.history else "-")
+            if t.main and ((step + 1) % t.cfg.checkpoint_every == 0 or step + 1 == steps):
                 t.save_checkpoint(step + 1)
     finished = stop_after is None or stop_after >= steps
     rung = not finished and snapshot is not None

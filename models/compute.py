@@ -51,3 +51,17 @@ def autocast(precision: str, on: torch.device):
         return torch.autocast(on.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
+
+def configure(on: torch.device, deterministic: bool) -> None:
+    """The backend settings of a run on `on` (`train.deterministic`). On CUDA, fast by default: cuDNN picks the
+    fastest convolution per shape (cudnn.benchmark) and float32 matrix products use TF32; deterministic: neither,
+    and PyTorch's deterministic algorithms, with a warning where an op has none (grid_sample's backward, the
+    deformable models' sampler on CUDA: a deterministic CUDA run of those is not promised). On the CPU every
+    kernel the suite uses is deterministic already: nothing changes there."""
+    if on.type != "cuda":
+        return
+    torch.backends.cudnn.benchmark = not deterministic
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = not deterministic
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+

@@ -63,3 +63,24 @@ def test_a_host_tensor_made_inside_a_forward_is_caught():
 
     with pytest.raises(RuntimeError, match="device"):
         forward(model, frames, noise)
+
+
+def test_the_gpu_check_runs_dry_on_the_cpu(tmp_path, capsys):
+    """tools.gpu_check --dry: every part of the prepared GPU check at the tiny sizes, on the CPU: speeds, the
+    loss of the first steps against float32, inference, the projection; and the work it counts is the
+    convolutions' own (DnCNN: 3 x 2 x 9 x the sum of in x out channels per pixel, forward and backward)."""
+    from tools.gpu_check import main, paper_spec, step_flops
+
+    out = tmp_path / "gpu_check.md"
+    main(["--dry", "--seconds", "0.05", "--models", "d2d", "dncnn", "--out", str(out)])
+    rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| d2d") or
+            line.startswith("| dncnn")]
+    assert len(rows) == 2 and all(float(r[1]) > 0 and float(r[5].rstrip(" |")) < 0.1 for r in rows)
+    assert "Projected training hours" in out.read_text() and "d3d" in out.read_text()
+    spec = paper_spec(dry=True)
+    width, crop = spec.models["dncnn"].args["width"], spec.train.crop
+    channels = 2 * width + 15 * width * width + width  # frames and noise map in, 15 inner layers, one out
+    expected = 3 * 2 * 9 * channels * crop * crop * spec.train.batch
+    assert step_flops(spec, "dncnn") == pytest.approx(expected, rel=0.02)
+    main(["--dry", "--estimate", "100", "--models", "d2d"])
+    assert "GPU-hours (an estimate)" in capsys.readouterr().out

@@ -1,0 +1,247 @@
+"""The prepared check of the paper profile on a GPU: `python -m tools.gpu_check [--e2e]` (about 8 minutes on one
+GPU) prints and writes reports/gpu_check.md; `--dry` runs every part on the CPU at the tiny profile's sizes (the
+test suite runs it). Two GPUs compare line by line: every figure is per model, in fixed units.
+
+1. The machine: torch, the device and its memory, the arithmetic in use (train.precision resolved there).
+2. Every model of the paper profile at the paper's batch and crop: steps per second over `--seconds` of
+   training (after two warm-up steps), peak device memory, the convolution and matrix-product work of one step
+   (TFLOP, counted by torch's FlopCounterMode on the meta device; the sampler and element-wise work are not
+   counted) and the TFLOP/s achieved; and the loss of the first steps against a CPU float32 run of the same
+   steps from the same start (batch 2), a check of the device's arithmetic, not of speed.
+3. Inference megapixels per second of Deformable 3D and KPN 5x5 on video at the paper's test size (the paper:
+   0.27 against 0.30 MP/s on a GTX 1060).
+4. The projected hours of the paper profile's training, per table: each model's steps x rates of the grid x its
+   measured seconds per step (evaluation and the data stages not included).
+5. With --e2e: the tiny profile's whole `dvc repro` on this device, in a copy of the project: its wall time.
+
+Without a GPU, `--estimate 100` prints only the counted work per step and the hours it would take at an assumed
+100 TFLOP/s sustained: an estimate (the README's paper-profile costs), which the measured TFLOP/s above replace.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+import degradations  # noqa: F401  (registers)
+from core.imports import ROOT
+from core.spec import Spec
+from degradations import degradation_for
+from models.checkpoint import build_model, model_spec
+from models.compute import configure, device, resolve
+from objectives import objective_for
+from tools.profile import merge
+
+FIRST_STEPS = 3  # steps compared against the CPU's float32
+
+
+def paper_spec(dry: bool) -> Spec:
+    """The paper profile; with dry, the tiny profile's sizes over it (every model, small)."""
+    params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()),
+                   yaml.safe_load((ROOT / "profiles/paper.yaml").read_text()))
+    if dry:
+        params = merge(params, yaml.safe_load((ROOT / "profiles/tiny.yaml").read_text()))
+    return Spec.model_validate(params)
+
+
+def sync(on: torch.device) -> None:
+    if on.type == "cuda":
+        torch.cuda.synchronize(on)
+
+
+def peak_memory_gb(on: torch.device) -> float:
+    """Peak device memory since the last reset (CUDA), or the process's peak resident memory (CPU)."""
+    if on.type == "cuda":
+        return torch.cuda.max_memory_allocated(on) / 1e9
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def setup(spec: Spec, name: str, on: torch.device, precision: str, batch: int):
+    """A seeded model of params on `on` in `precision`, Adam, its objective and a fixed batch of the crop."""
+    entry = spec.models[name]
+    torch.manual_seed(0)
+    model = build_model({**model_spec(name, entry, spec.train), "precision": precision}).to(on)
+    d = degradation_for(entry)
+    objective = objective_for(entry, spec.train, d)
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(batch, d.window or model.frames, spec.train.crop, spec.train.crop, generator=g)
+    host = {"clean": clean, **d.training_pair(clean, g), "generator": g}
+    host |= objective.draw(host)
+    moved = {k: v.to(on) if isinstance(v, torch.Tensor) else v for k, v in host.items()}
+    moved["params"] = {k: v.to(on) for k, v in host["params"].items()}
+    return model, torch.optim.Adam(model.parameters(), 1e-4), objective, moved
+
+
+def losses(spec: Spec, name: str, on: torch.device, precision: str, steps: int, batch: int) -> list[float]:
+    model, opt, objective, b = setup(spec, name, on, precision, batch)
+    out = []
+    for step in range(steps):
+        loss = objective.loss(model, b, step, spec.train.steps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        out.append(loss.item())
+    return out
+
+
+def step_flops(spec: Spec, name: str) -> float:
+    """Convolution and matrix-product FLOPs of one training step (forward and backward) at the profile's batch
+    and crop, counted on the meta device: no memory, any size."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, _, objective, b = setup(spec, name, torch.device("cpu"), "fp32", 1)
+    model = model.to("meta")
+    b = {k: v.to("meta") if isinstance(v, torch.Tensor) else v for k, v in b.items()}
+    b["params"] = {k: v.to("meta") for k, v in b["params"].items()}
+    with FlopCounterMode(display=False) as counter:
+        objective.loss(model, b, 0, spec.train.steps).backward()
+    return counter.get_total_flops() * spec.train.batch
+
+
+def speed(spec: Spec, name: str, on: torch.device, precision: str, seconds: float) -> tuple[float, float]:
+    """(steps per second over about `seconds` after two warm-up steps, peak memory GB) at the profile's sizes."""
+    if on.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(on)
+    model, opt, objective, b = setup(spec, name, on, precision, spec.train.batch)
+
+    def one(step: int) -> None:
+        loss = objective.loss(model, b, step, spec.train.steps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    one(0), one(1)  # warm-up: kernel choice (cudnn.benchmark, oneDNN) and the allocator
+    sync(on)
+    done, began = 0, time.perf_counter()
+    while done == 0 or time.perf_counter() - began < seconds:
+        one(2 + done)
+        done += 1
+        sync(on)
+    return done / (time.perf_counter() - began), peak_memory_gb(on)
+
+
+def inference_mps(spec: Spec, name: str, on: torch.device, precision: str, size: int, runs: int = 3) -> float:
+    """Megapixels of output per second: one reference frame of size x size from its frames and noise map."""
+    model, _, _, _ = setup(spec, name, on, precision, 1)
+    model.eval()
+    x = torch.rand(1, model.frames, size, size, device=on)
+    noise = torch.full((1, 1, size, size), 0.02, device=on)
+    with torch.no_grad():
+        model(x, noise)
+        sync(on)
+        began = time.perf_counter()
+        for _ in range(runs):
+            model(x, noise)
+        sync(on)
+    return runs * size * size / 1e6 / (time.perf_counter() - began)
+
+
+def model_rows(spec: Spec, on: torch.device, precision: str, seconds: float, names: list[str]) -> list[dict]:
+    rows = []
+    for name in names:
+        sps, memory = speed(spec, name, on, precision, seconds)
+        flops = step_flops(spec, name)
+        ours = losses(spec, name, on, precision, FIRST_STEPS, 2)
+        reference = losses(spec, name, torch.device("cpu"), "fp32", FIRST_STEPS, 2)
+        gap = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(ours, reference))
+        rows.append({"model": name, "steps_per_s": sps, "memory_gb": memory, "tflop_per_step": flops / 1e12,
+                     "tflop_per_s": flops * sps / 1e12, "loss_gap": gap, "losses": ours, "cpu_losses": reference})
+        print(f"{name:<28}{sps:>9.2f} steps/s {memory:>7.2f} GB {flops / 1e12:>9.3g} TFLOP/step "
+              f"{flops * sps / 1e12:>9.3g} TFLOP/s  loss vs CPU fp32 {gap:.1e}", flush=True)
+    return rows
+
+
+def projection(spec: Spec, rows: list[dict]) -> dict[str, float]:
+    """Hours of training per table (a model in several tables counts in each) and in all."""
+    rates = len(spec.train.lr_grid)
+    hours = {r["model"]: spec.train.steps * rates / r["steps_per_s"] / 3600 for r in rows}
+    tables: dict[str, float] = {"all": sum(hours.values())}
+    for name, h in hours.items():
+        for table in spec.models[name].tables:
+            tables[str(table)] = tables.get(str(table), 0.0) + h
+    return tables
+
+
+def estimate(spec: Spec, tflops: float, names: list[str]) -> str:
+    """The counted work per step of each model and the projected training hours at `tflops` sustained."""
+    rows = [{"model": n, "tflop_per_step": step_flops(spec, n) / 1e12} for n in names]
+    for r in rows:
+        r["steps_per_s"] = tflops / r["tflop_per_step"]
+    hours = projection(spec, rows)
+    lines = [f"{r['model']:<28}{r['tflop_per_step']:>8.2f} TFLOP/step" for r in rows]
+    return "\n".join(lines + [f"At an assumed {tflops:g} TFLOP/s sustained, {spec.train.steps} steps x "
+                              f"{len(spec.train.lr_grid)} rate(s): " + ", ".join(
+                                  f"table {k} {v:.0f} h" for k, v in hours.items() if k != "all")
+                              + f"; all models {hours['all']:.0f} GPU-hours (an estimate)"])
+
+
+def tiny_repro(on: torch.device) -> float:
+    """Wall seconds of the tiny profile's whole `dvc repro` in a copy of the project, on this device."""
+    from tests.conftest import repro_tiny
+
+    with tempfile.TemporaryDirectory() as folder:
+        began = time.perf_counter()
+        repro_tiny(Path(folder))
+        return time.perf_counter() - began
+
+
+def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: float | None) -> str:
+    md = ["# The paper profile on this device (`python -m tools.gpu_check`)", "", *head, "",
+          "| model | steps / s | peak memory (GB) | TFLOP / step | TFLOP / s | first losses against CPU fp32 "
+          "(largest relative gap) |", "|---|---|---|---|---|---|"]
+    md += [f"| {r['model']} | {r['steps_per_s']:.2f} | {r['memory_gb']:.2f} | {r['tflop_per_step']:.3g} | "
+           f"{r['tflop_per_s']:.3g} | {r['loss_gap']:.1e} |" for r in rows]
+    md += ["", "Inference, megapixels per second at the paper's test size: "
+           + ", ".join(f"{k} {v:.2f}" for k, v in infer.items()) + " (the paper, GTX 1060: Deformable 3D 0.27, "
+           "KPN 5x5 0.30).", "",
+           "Projected training hours of the profile (steps x rates x measured seconds per step; evaluation and "
+           "data stages not included): " + ", ".join(f"table {k} {v:.1f}" for k, v in hours.items() if k != "all")
+           + f"; all models {hours['all']:.1f}."]
+    if e2e is not None:
+        md += ["", f"The tiny profile's whole `dvc repro` on this device: {e2e:.0f} s wall."]
+    return "\n".join(md) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dry", action="store_true", help="every part on the CPU at the tiny profile's sizes")
+    parser.add_argument("--seconds", type=float, default=6.0, help="training time measured per model")
+    parser.add_argument("--models", nargs="*", help="a subset of the paper profile's models")
+    parser.add_argument("--e2e", action="store_true", help="also the tiny profile's whole dvc repro")
+    parser.add_argument("--out", default=str(ROOT / "reports/gpu_check.md"))
+    parser.add_argument("--estimate", type=float, metavar="TFLOPS",
+                        help="no measurement: the projected hours at this assumed sustained TFLOP/s")
+    args = parser.parse_args(argv)
+    spec = paper_spec(args.dry)
+    if args.estimate:
+        return print(estimate(spec, args.estimate, args.models or list(spec.models)))
+    on = torch.device("cpu") if args.dry else device("cuda")
+    configure(on, spec.train.deterministic)
+    precision = resolve(spec.train.precision, on)
+    name = torch.cuda.get_device_name(on) if on.type == "cuda" else "CPU (dry run at the tiny profile's sizes)"
+    memory = f", {torch.cuda.get_device_properties(on).total_memory / 1e9:.0f} GB" if on.type == "cuda" else ""
+    head = [f"torch {torch.__version__}; {name}{memory}; arithmetic {precision} (train.precision: "
+            f"{spec.train.precision}); batch {spec.train.batch}, crop {spec.train.crop}, width {spec.train.width}; "
+            f"{args.seconds:g} s of training measured per model."]
+    print(head[0], flush=True)
+    rows = model_rows(spec, on, precision, args.seconds, args.models or list(spec.models))
+    size = spec.scenes.test_crop
+    infer = {n: inference_mps(spec, n, on, precision, size) for n in ("d3d", "kpn5_video") if n in spec.models}
+    e2e = tiny_repro(on) if args.e2e else None
+    text = markdown(head, rows, infer, projection(spec, rows), e2e)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
