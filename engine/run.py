@@ -2,7 +2,8 @@
 training stage, rate selection, training on a user's own frames and the studies of runs (tools/budget.py,
 tools/settling.py) all build one and hand it to engine.train.train; a study's variant is `run.replace(steps=...,
 seed=...)`. Its run key, the hash of the value with the training data's bytes and the training code, is what a
-checkpoint must match to be resumed and what a study's former result must match to be read back."""
+study's former result must match to be read back; a checkpoint must match its resume key, the same hash with the
+thread count and the rate selection's settings set aside."""
 from __future__ import annotations
 
 import dataclasses
@@ -47,17 +48,12 @@ class Run:
         return self.data_folder or degradation_for(self.entry).train_folder
 
 
-# Settings a run may change between its steps and still be resumed: the rung's winner continues on more threads.
-RESUMABLE_ACROSS = {"threads", "rate_workers", "rung"}
-
-
 def run_key(run: Run) -> str:
     """The model, its objective and degradation, every training setting, the peak rate and the nudge of its
     start, the sequence length, the bytes of the training data and the code that trains."""
     e = run.entry
     h = hashlib.sha256(json.dumps([run.model, e.objective, e.objective_args, e.degradation, e.degradation_args,
-                                   run.train.model_dump(exclude=RESUMABLE_ACROSS), run.lr, run.tau, run.perturb],
-                                  sort_keys=True).encode())
+                                   run.train.model_dump(), run.lr, run.tau, run.perturb], sort_keys=True).encode())
     for path in shard_paths(run.training_data):
         h.update(str(path.relative_to(run.training_data)).encode())
         h.update(path.read_bytes())
@@ -65,3 +61,14 @@ def run_key(run: Run) -> str:
         h.update(str(path.relative_to(ROOT)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+# Settings a run may change between its steps and still be resumed: the rung's winner continues on more threads.
+RESUMABLE_ACROSS = {"threads": 0, "rate_workers": 1, "rung": 1.0}
+
+
+def resume_key(run: Run) -> str:
+    """The key a checkpoint carries: the run key with the settings of RESUMABLE_ACROSS set aside (a study's
+    result keeps the full run key: there the thread count is part of what was measured)."""
+    return run_key(run.replace(**RESUMABLE_ACROSS))
+

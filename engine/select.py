@@ -95,7 +95,15 @@ def chosen_rate(psnr: dict[float, float], tie_db: float) -> float:
 def train_grid(jobs: list, n: int) -> list[tuple[float, dict]]:
     if n == 1:
         return [_train_one(job) for job in jobs]
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # A fork server imports torch and the training code once and forks each worker from it: spawned workers
+    # import them again each (2-3 s a worker), and a plain fork of a process with torch is unsafe. (Windows has
+    # no fork server: spawn.)
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("spawn")
+    else:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["engine.select", "degradations", "objectives"])
+    with ProcessPoolExecutor(n, mp_context=context) as pool:
         return list(pool.map(_train_one, jobs))
 
 

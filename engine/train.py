@@ -27,7 +27,7 @@ from core.spec import Train
 from core.seeds import seed_everything
 from core.training_data import TrainingSequences
 from degradations import degradation_for
-from engine.run import Run, run_key
+from engine.run import Run, resume_key
 from models.checkpoint import build_model, load_state, save_model
 from models.compute import configure, device
 from objectives import objective_for
@@ -162,7 +162,7 @@ class Training:
         length = self.degradation.window or 2 * run.tau + 1
         self.frames = self.degradation.window or self.model.frames
         self.data = TrainingSequences(run.training_data, length, self.cfg.crop)
-        self.key, self.start, self.history, self.live = run_key(run), 0, [], None
+        self.key, self.start, self.history, self.live = resume_key(run), 0, [], None
 
     def resume(self, until: int | None = None) -> None:
         """Continue from the checkpoint when it is of this very run (its run key) and not past step `until`
