@@ -32,6 +32,7 @@ class Denoiser(nn.Module):
     diagnostic_keys: tuple[str, ...] = ()  # what evaluation keeps of the aux dict for diagnostics()
     uses_input_pixel = True  # an output pixel may depend on its own noisy input pixel (False: a blind spot)
     train_settings: tuple[str, ...] = ()  # `train` settings it takes as arguments (its params `args` override them)
+    bf16_pays = True  # train.precision auto gives it bf16 where the device has it (False: fp32, it ran slower)
 
     def __init__(self, frames: int = 1, blind: bool = False):
         super().__init__()

@@ -27,9 +27,11 @@ def model_spec(name: str, entry: ModelEntry, train: Train) -> dict:
     if entry.arch not in MODELS:
         raise InputError(f"models.{name}.arch is {entry.arch!r}, not a registered model; registered: "
                          f"{', '.join(sorted(MODELS))}; fix `arch` in params.yaml")
-    takes = MODELS.get(entry.arch).train_settings
-    shared = {k: getattr(train, k) for k in SHARED_ARGS if k in takes}
+    cls = MODELS.get(entry.arch)
+    shared = {k: getattr(train, k) for k in SHARED_ARGS if k in cls.train_settings}
     precision = resolve(train.precision, device(train.device))
+    if train.precision == "auto" and not cls.bf16_pays:
+        precision = "fp32"  # auto: bf16 where it is native and pays
     return {"arch": entry.arch, "args": {**shared, **entry.args}, "precision": precision,
             "channels_last": train.channels_last}
 

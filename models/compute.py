@@ -5,7 +5,8 @@ arithmetic and the layout, so a model is evaluated as it was trained; the device
 bf16 is autocast (torch.autocast): convolutions and matrix products in bf16, the weights, the loss, the
 sampler's positions and every output in float32. "auto" takes bf16 where the device computes it natively (a CPU
 with AVX-512 BF16 or AMX through oneDNN, a CUDA card that supports it) and fp32 elsewhere: on a CPU without those
-instructions bf16 is emulated and slower than fp32. What each buys per model family: docs/recipe.md.
+instructions bf16 is emulated and slower than fp32; and fp32 for a model whose class says bf16 does not pay
+(`bf16_pays`, models/base.py: SVRNN). What each buys per model family: docs/recipe.md.
 """
 from __future__ import annotations
 

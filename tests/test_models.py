@@ -187,3 +187,16 @@ def test_every_model_builds_and_trains_a_step_at_the_paper_sizes():
         loss = objective.loss(model, batch | objective.draw(batch), 0, spec.train.steps)
         loss.backward()
         assert torch.isfinite(loss), name
+
+
+def test_auto_precision_keeps_fp32_for_a_model_that_bf16_does_not_pay():
+    """train.precision auto: bf16 where the CPU has it natively, but SVRNN (slower in bf16) stays fp32; an
+    explicit bf16 is obeyed."""
+    from models.compute import resolve
+
+    spec = load_spec(ROOT / "params.yaml")
+    auto = replace(spec.train, precision="auto")
+    assert model_spec("svrnn", spec.models["svrnn"], auto)["precision"] == "fp32"
+    assert model_spec("d2d", spec.models["d2d"], auto)["precision"] == resolve("auto", "cpu")
+    forced = replace(spec.train, precision="bf16")
+    assert model_spec("svrnn", spec.models["svrnn"], forced)["precision"] == "bf16"
