@@ -17,7 +17,6 @@ import os
 import time
 from pathlib import Path
 
-import numba
 import torch
 import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -255,9 +254,6 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
     and the model as it would be saved there, written to `snapshot`."""
     threads = thread_count(run.train.threads)
     torch.set_num_threads(threads)
-    # numba's parallel kernels (SVRNN's scan) too: two rate workers with two numba threads each ran SVRNN's
-    # steps 4-5x slower, spinning on each other's cores (their rows are independent: the same bytes).
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     t = Training(run, checkpoint, out_dir)
     t.resume(until=stop_after)
     t.objective.check(t.model)

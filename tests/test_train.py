@@ -320,13 +320,3 @@ def test_a_tie_between_rates_goes_to_the_lowest():
     assert chosen_rate({1e-3: 31.40, 3e-3: 31.45}, 0.0) == 3e-3
     assert chosen_rate({1e-3: 30.62, 3e-3: 31.45, 1e-2: 31.50}, 0.1) == 3e-3
     assert chosen_rate({1e-3: float("-inf"), 3e-3: 27.0}, 0.1) == 3e-3
-
-
-def test_numba_kernels_keep_to_the_threads_of_the_run(project):
-    """A run on one thread keeps numba's parallel kernels (SVRNN's scan) to one thread too: two rate workers
-    side by side with numba's default of every core ran SVRNN 4-5x slower."""
-    import numba
-
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    train_stage.train(Run.of(small_params(steps=2, threads=1), "kpn5_image", LR), Path("a"), Path("ck.pt"))
-    assert numba.get_num_threads() == 1
