@@ -20,9 +20,7 @@ Without a GPU, `--estimate 100` prints only the counted work per step and the ho
 from __future__ import annotations
 
 import argparse
-import copy
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +33,7 @@ import degradations  # noqa: F401  (registers)
 from core.imports import ROOT
 from core.spec import Spec
 from degradations import degradation_for
+from engine.train import on_device
 from models.checkpoint import build_model, model_spec
 from models.compute import configure, device, resolve
 from objectives import objective_for
@@ -65,7 +64,8 @@ def peak_memory_gb(on: torch.device) -> float:
 
 
 def setup(spec: Spec, name: str, on: torch.device, precision: str, batch: int):
-    """A seeded model of params on `on` in `precision`, Adam, its objective and a fixed batch of the crop."""
+    """A seeded model of params on `on` in `precision`, Adam, its objective and a fixed batch of the crop, moved
+    there as the training loop moves it."""
     entry = spec.models[name]
     torch.manual_seed(0)
     model = build_model({**model_spec(name, entry, spec.train), "precision": precision}).to(on)
@@ -75,21 +75,20 @@ def setup(spec: Spec, name: str, on: torch.device, precision: str, batch: int):
     clean = torch.rand(batch, d.window or model.frames, spec.train.crop, spec.train.crop, generator=g)
     host = {"clean": clean, **d.training_pair(clean, g), "generator": g}
     host |= objective.draw(host)
-    moved = {k: v.to(on) if isinstance(v, torch.Tensor) else v for k, v in host.items()}
-    moved["params"] = {k: v.to(on) for k, v in host["params"].items()}
-    return model, torch.optim.Adam(model.parameters(), 1e-4), objective, moved
+    return model, torch.optim.Adam(model.parameters(), 1e-4), objective, on_device(host, slice(None), on)
+
+
+def optimiser_step(model, opt, objective, batch: dict, step: int, steps: int) -> torch.Tensor:
+    loss = objective.loss(model, batch, step, steps)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss
 
 
 def losses(spec: Spec, name: str, on: torch.device, precision: str, steps: int, batch: int) -> list[float]:
     model, opt, objective, b = setup(spec, name, on, precision, batch)
-    out = []
-    for step in range(steps):
-        loss = objective.loss(model, b, step, spec.train.steps)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        out.append(loss.item())
-    return out
+    return [optimiser_step(model, opt, objective, b, step, spec.train.steps).item() for step in range(steps)]
 
 
 def step_flops(spec: Spec, name: str) -> float:
@@ -97,10 +96,7 @@ def step_flops(spec: Spec, name: str) -> float:
     and crop, counted on the meta device: no memory, any size."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    model, _, objective, b = setup(spec, name, torch.device("cpu"), "fp32", 1)
-    model = model.to("meta")
-    b = {k: v.to("meta") if isinstance(v, torch.Tensor) else v for k, v in b.items()}
-    b["params"] = {k: v.to("meta") for k, v in b["params"].items()}
+    model, _, objective, b = setup(spec, name, torch.device("meta"), "fp32", 1)
     with FlopCounterMode(display=False) as counter:
         objective.loss(model, b, 0, spec.train.steps).backward()
     return counter.get_total_flops() * spec.train.batch
@@ -112,18 +108,12 @@ def speed(spec: Spec, name: str, on: torch.device, precision: str, seconds: floa
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(on)
     model, opt, objective, b = setup(spec, name, on, precision, spec.train.batch)
-
-    def one(step: int) -> None:
-        loss = objective.loss(model, b, step, spec.train.steps)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    one(0), one(1)  # warm-up: kernel choice (cudnn.benchmark, oneDNN) and the allocator
+    for step in (0, 1):  # warm-up: kernel choice (cudnn.benchmark, oneDNN) and the allocator
+        optimiser_step(model, opt, objective, b, step, spec.train.steps)
     sync(on)
     done, began = 0, time.perf_counter()
     while done == 0 or time.perf_counter() - began < seconds:
-        one(2 + done)
+        optimiser_step(model, opt, objective, b, 2 + done, spec.train.steps)
         done += 1
         sync(on)
     return done / (time.perf_counter() - began), peak_memory_gb(on)
