@@ -49,9 +49,10 @@ def rates_markdown(spec: Spec, info: dict) -> list[str]:
     """The peak learning rate each learned model took, every rate's validation PSNR where the grid was cut, and
     the kept model's."""
     t, grid = spec.train, [f"{g:g}" for g in spec.train.lr_grid]
+    cut_at_rung = any(info[n].get("rung_step") for n in spec.models if n in info)  # tune.json: what the run did
     cut = (f"every rate trains the first {t.rung:.0%} of the steps, the best on validation continues alone to the "
            "end of the budget and is the model (successive halving: docs/recipe.md measures how often it keeps "
-           "the rate that training every rate fully keeps)" if t.rung < 1 and len(grid) > 1 else
+           "the rate that training every rate fully keeps)" if cut_at_rung else
            "each model trains its full budget at every rate, and the best on validation is the model")
     md = ["## Learning rates of the learned models (chosen on the validation split)", "",
           f"One grid for every model, {', '.join(grid)}: {cut}. The score is the mean validation PSNR over every "
