@@ -12,6 +12,7 @@ weights, and only the very same run (params, peak rate, training data, code) res
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -122,6 +123,51 @@ def on_device(batch: dict, mine: slice, device) -> dict:
     return {k: move(v) for k, v in batch.items()}
 
 
+def backward(net, objective, batch: dict, step: int, steps: int, slices: int = 1) -> torch.Tensor:
+    """The batch's loss, backpropagated in `slices` equal slices of it (each slice's loss weighted by its share,
+    gradients summed: the whole batch's mean loss where the loss is a mean over samples; batch norm sees each
+    slice alone). Returns the loss, detached, on the device."""
+    if slices == 1:
+        loss = objective.loss(net, batch, step, steps)
+        loss.backward()
+        return loss.detach()
+    per = len(batch["clean"]) // slices
+    total = 0.0
+    for k in range(slices):
+        part = on_device(batch, slice(k * per, (k + 1) * per), batch["clean"].device)
+        # Under DDP the gradients are averaged over processes once, at the last slice.
+        quiet = net.no_sync() if k < slices - 1 and hasattr(net, "no_sync") else contextlib.nullcontext()
+        with quiet:
+            loss = objective.loss(net, part, step, steps) / slices
+            loss.backward()
+        total = total + loss.detach()
+    return total
+
+
+def fitting_step(net, optimiser, objective, batch: dict, step: int, steps: int, slices: int,
+                 alone: bool = True) -> tuple[torch.Tensor, int]:
+    """One optimiser step and the slices it took: on a CUDA out-of-memory error the step is taken again with the
+    batch in the next larger number of slices that divides it (`backward`), so a profile sized for one card runs
+    on a smaller one. Under torchrun (alone False) the processes would disagree on the slices: no retry."""
+    size = len(batch["clean"])
+    while True:
+        optimiser.zero_grad(set_to_none=True)
+        try:
+            loss = backward(net, objective, batch, step, steps, slices)
+            break
+        except torch.OutOfMemoryError:
+            more = next((k for k in range(slices + 1, size + 1) if size % k == 0), None)
+            if more is None or not alone:
+                fix = "lower train.crop" if alone else "lower train.batch or train.crop, or run on more processes"
+                raise InputError(f"a training step of {size} crops does not fit the device's memory "
+                                 f"({slices} slice(s)); {fix}") from None
+        optimiser.zero_grad(set_to_none=True)  # outside the handler: its traceback held the step's tensors
+        torch.cuda.empty_cache()
+        slices = more
+    optimiser.step()
+    return loss, slices
+
+
 def step_batch(data: TrainingSequences, objective, cfg: Train, step: int, frames: int, degradation) -> dict:
     """The batch of a step on the host: the degradation's draws, then the objective's (objectives/base.py)."""
     batch = data.batch(cfg.seed, step, cfg.batch, cfg.crop, frames, degradation)
@@ -163,6 +209,7 @@ class Training:
         self.frames = self.degradation.window or self.model.frames
         self.data = TrainingSequences(run.training_data, length, self.cfg.crop)
         self.key, self.start, self.history, self.live = resume_key(run), 0, [], None
+        self.slices = 1  # the batch's slices per step: more only where a step does not fit the device
 
     def resume(self, until: int | None = None) -> None:
         """Continue from the checkpoint when it is of this very run (its run key) and not past step `until`
@@ -193,13 +240,11 @@ class Training:
         batch = step_batch(self.data, self.objective, cfg, step, self.frames, self.degradation)
         for group in self.optimiser.param_groups:
             group["lr"] = learning_rate(step, steps, self.run.lr, cfg.warmup, cfg.schedule)
-        loss = self.objective.loss(net, on_device(batch, mine, self.dist.device), step, steps)
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+        loss, self.slices = fitting_step(net, self.optimiser, self.objective, on_device(batch, mine, self.dist.device),
+                                         step, steps, self.slices, alone=self.dist.world == 1)
         if self.ema is not None:
             self.ema.update_parameters(self.model)
-        return loss.detach()
+        return loss
 
     def record(self, first: int, losses: list[torch.Tensor]) -> None:
         """The losses of steps first, first + 1, ... read back in one transfer and logged; Diverged at the first

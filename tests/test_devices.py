@@ -75,7 +75,7 @@ def test_the_gpu_check_runs_dry_on_the_cpu(tmp_path, capsys):
     main(["--dry", "--seconds", "0.05", "--models", "d2d", "dncnn", "--out", str(out)])
     rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| d2d") or
             line.startswith("| dncnn")]
-    assert len(rows) == 2 and all(float(r[1]) > 0 and float(r[5].rstrip(" |")) < 0.1 for r in rows)
+    assert len(rows) == 2 and all(float(r[1]) > 0 and r[3] == "1" and float(r[6].rstrip(" |")) < 0.1 for r in rows)
     assert "Projected training hours" in out.read_text() and "d3d" in out.read_text()
     spec = paper_spec(dry=True)
     width, crop = spec.models["dncnn"].args["width"], spec.train.crop

@@ -6,7 +6,7 @@ import torch
 
 from core.colour import linear_to_srgb
 from degradations.gauss import Gauss
-from models.nlrn import NLRN, neighbourhood_attention
+from models.nlrn import NLRN, block_side, neighbourhood_attention
 from studies.gauss import ROLES, findings
 
 
@@ -26,12 +26,14 @@ def brute_force(theta, phi, g, q, previous=None):
     return y
 
 
-@pytest.mark.parametrize("q,block", [(1, 6), (3, 6), (5, 4), (9, 6), (15, 8)])
+@pytest.mark.parametrize("q,block", [(1, 6), (3, 6), (5, 4), (9, 6), (15, 8), (21, None)])
 def test_neighbourhood_attention_equals_brute_force_including_the_borders(q, block):
     g = torch.Generator().manual_seed(q)
     theta, phi, values = (torch.randn(2, 3, 11, 13, generator=g, dtype=torch.float64) for _ in range(3))
     y, _ = neighbourhood_attention(theta, phi, values, q, b=block)
     assert torch.allclose(y, brute_force(theta, phi, values, q), atol=1e-12)
+    if block is None:  # a wide window's own block side (models.nlrn.block_side), past the whole frame here
+        assert block_side(q) == 7
 
 
 def test_correlation_propagation_adds_the_previous_correlation_before_the_softmax():

@@ -320,3 +320,45 @@ def test_a_tie_between_rates_goes_to_the_lowest():
     assert chosen_rate({1e-3: 31.40, 3e-3: 31.45}, 0.0) == 3e-3
     assert chosen_rate({1e-3: 30.62, 3e-3: 31.45, 1e-2: 31.50}, 0.1) == 3e-3
     assert chosen_rate({1e-3: float("-inf"), 3e-3: 27.0}, 0.1) == 3e-3
+
+
+class FitsFourCrops(Supervised):
+    """Supervised, but a loss over more than 4 crops raises the error a full CUDA card raises."""
+
+    def loss(self, net, batch, step, steps):
+        if len(batch["clean"]) > 4:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return super().loss(net, batch, step, steps)
+
+
+def test_a_step_that_does_not_fit_is_taken_in_slices_with_the_same_gradients():
+    """A step in slices gives the whole batch's mean loss and gradients (float tolerance); on an out-of-memory
+    error the step is retried in the next number of slices dividing the batch (1, 2, 3 of 12 crops: 3 fit) and
+    keeps it; a step that fits no slicing is a clear error."""
+    from core.registry import DEGRADATIONS
+    from models.checkpoint import build_model, model_spec
+
+    params = small_params({"kpn5_image": {"args": {"frames": 1, "blind": False}}}, precision="fp32")
+    cfg, d = params.train, DEGRADATIONS.build("raw_noise")
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(12, 1, 16, 16, generator=g)
+    batch = {"clean": clean, **d.training_pair(clean, g), "generator": g}
+
+    def start():
+        torch.manual_seed(0)
+        model = build_model(model_spec("kpn5_image", params.models["kpn5_image"], cfg))
+        return model, torch.optim.SGD(model.parameters(), lr=0.1)
+
+    whole, whole_opt = start()
+    loss, slices = train_stage.fitting_step(whole, whole_opt, Supervised(cfg, d), batch, 0, 10, 1)
+    assert slices == 1
+    sliced, sliced_opt = start()
+    loss3, slices3 = train_stage.fitting_step(sliced, sliced_opt, FitsFourCrops(cfg, d), batch, 0, 10, 1)
+    assert slices3 == 3 and torch.allclose(loss3, loss, rtol=1e-5)
+    for a, b in zip(whole.parameters(), sliced.parameters()):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
+    one_crop = {k: v[:1] if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    never = FitsFourCrops(cfg, d)
+    never.loss = lambda *a: (_ for _ in ()).throw(torch.OutOfMemoryError("CUDA out of memory (simulated)"))
+    with pytest.raises(InputError, match="does not fit the device's memory.*lower train.crop"):
+        train_stage.fitting_step(sliced, sliced_opt, never, one_crop, 1, 10, 1)

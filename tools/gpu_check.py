@@ -4,10 +4,12 @@ test suite runs it). Two GPUs compare line by line: every figure is per model, i
 
 1. The machine: torch, the device and its memory, the arithmetic in use (train.precision resolved there).
 2. Every model of the paper profile at the paper's batch and crop: steps per second over `--seconds` of
-   training (after two warm-up steps), peak device memory, the convolution and matrix-product work of one step
-   (TFLOP, counted by torch's FlopCounterMode on the meta device; the sampler and element-wise work are not
-   counted) and the TFLOP/s achieved; and the loss of the first steps against a CPU float32 run of the same
-   steps from the same start (batch 2), a check of the device's arithmetic, not of speed.
+   training (after two warm-up steps), peak device memory, the slices a step took to fit the card
+   (engine.train.fitting_step), the convolution and matrix-product work of one step (TFLOP, counted by torch's
+   FlopCounterMode on the meta device; the sampler and element-wise work are not counted) and the TFLOP/s
+   achieved; and the loss of the first steps against a CPU float32 run of the same steps from the same start
+   (batch 2 of 32 px crops), a check of the device's arithmetic, not of speed. A model that fails is a row
+   saying why, and the check goes on.
 3. Inference megapixels per second of Deformable 3D and KPN 5x5 on video at the paper's test size (the paper:
    0.27 against 0.30 MP/s on a GTX 1060).
 4. The projected hours of the paper profile's training, per table: each model's steps x rates of the grid x its
@@ -24,6 +26,7 @@ import resource
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import torch
@@ -33,13 +36,14 @@ import degradations  # noqa: F401  (registers)
 from core.imports import ROOT
 from core.spec import Spec
 from degradations import degradation_for
-from engine.train import on_device
+from engine.train import fitting_step, on_device
 from models.checkpoint import build_model, model_spec
 from models.compute import configure, device, resolve
 from objectives import objective_for
 from tools.profile import merge
 
 FIRST_STEPS = 3  # steps compared against the CPU's float32
+REFERENCE_CROP = 32  # their crop: the CPU's float32 of NLRN at the paper's 128 px needs tens of GB
 
 
 def paper_spec(dry: bool) -> Spec:
@@ -63,32 +67,26 @@ def peak_memory_gb(on: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def setup(spec: Spec, name: str, on: torch.device, precision: str, batch: int):
-    """A seeded model of params on `on` in `precision`, Adam, its objective and a fixed batch of the crop, moved
-    there as the training loop moves it."""
+def setup(spec: Spec, name: str, on: torch.device, precision: str, batch: int, crop: int | None = None):
+    """A seeded model of params on `on` in `precision`, Adam, its objective and a fixed batch of the crop (the
+    profile's unless given), moved there as the training loop moves it."""
     entry = spec.models[name]
     torch.manual_seed(0)
     model = build_model({**model_spec(name, entry, spec.train), "precision": precision}).to(on)
     d = degradation_for(entry)
     objective = objective_for(entry, spec.train, d)
     g = torch.Generator().manual_seed(0)
-    clean = torch.rand(batch, d.window or model.frames, spec.train.crop, spec.train.crop, generator=g)
+    crop = crop or spec.train.crop
+    clean = torch.rand(batch, d.window or model.frames, crop, crop, generator=g)
     host = {"clean": clean, **d.training_pair(clean, g), "generator": g}
     host |= objective.draw(host)
     return model, torch.optim.Adam(model.parameters(), 1e-4), objective, on_device(host, slice(None), on)
 
 
-def optimiser_step(model, opt, objective, batch: dict, step: int, steps: int) -> torch.Tensor:
-    loss = objective.loss(model, batch, step, steps)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return loss
-
-
-def losses(spec: Spec, name: str, on: torch.device, precision: str, steps: int, batch: int) -> list[float]:
-    model, opt, objective, b = setup(spec, name, on, precision, batch)
-    return [optimiser_step(model, opt, objective, b, step, spec.train.steps).item() for step in range(steps)]
+def losses(spec: Spec, name: str, on: torch.device, precision: str, steps: int) -> list[float]:
+    """The first steps' losses at batch 2 of REFERENCE_CROP px."""
+    model, opt, objective, b = setup(spec, name, on, precision, 2, REFERENCE_CROP)
+    return [fitting_step(model, opt, objective, b, step, spec.train.steps, 1)[0].item() for step in range(steps)]
 
 
 def step_flops(spec: Spec, name: str) -> float:
@@ -102,21 +100,23 @@ def step_flops(spec: Spec, name: str) -> float:
     return counter.get_total_flops() * spec.train.batch
 
 
-def speed(spec: Spec, name: str, on: torch.device, precision: str, seconds: float) -> tuple[float, float]:
-    """(steps per second over about `seconds` after two warm-up steps, peak memory GB) at the profile's sizes."""
+def speed(spec: Spec, name: str, on: torch.device, precision: str, seconds: float) -> tuple[float, float, int]:
+    """(steps per second over about `seconds` after two warm-up steps, peak memory GB, the slices a step took)
+    at the profile's sizes."""
     if on.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(on)
     model, opt, objective, b = setup(spec, name, on, precision, spec.train.batch)
-    for step in (0, 1):  # warm-up: kernel choice (cudnn.benchmark, oneDNN) and the allocator
-        optimiser_step(model, opt, objective, b, step, spec.train.steps)
+    slices = 1
+    for step in (0, 1):  # warm-up: the slices that fit, kernel choice (cudnn.benchmark, oneDNN), the allocator
+        slices = fitting_step(model, opt, objective, b, step, spec.train.steps, slices)[1]
     sync(on)
     done, began = 0, time.perf_counter()
     while done == 0 or time.perf_counter() - began < seconds:
-        optimiser_step(model, opt, objective, b, 2 + done, spec.train.steps)
+        slices = fitting_step(model, opt, objective, b, 2 + done, spec.train.steps, slices)[1]
         done += 1
         sync(on)
-    return done / (time.perf_counter() - began), peak_memory_gb(on)
+    return done / (time.perf_counter() - began), peak_memory_gb(on), slices
 
 
 def inference_mps(spec: Spec, name: str, on: torch.device, precision: str, size: int, runs: int = 3) -> float:
@@ -135,25 +135,42 @@ def inference_mps(spec: Spec, name: str, on: torch.device, precision: str, size:
     return runs * size * size / 1e6 / (time.perf_counter() - began)
 
 
+def model_row(spec: Spec, name: str, on: torch.device, precision: str, seconds: float) -> dict:
+    sps, memory, slices = speed(spec, name, on, precision, seconds)
+    flops = step_flops(spec, name)
+    ours = losses(spec, name, on, precision, FIRST_STEPS)
+    reference = losses(spec, name, torch.device("cpu"), "fp32", FIRST_STEPS)
+    gap = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(ours, reference))
+    return {"model": name, "steps_per_s": sps, "memory_gb": memory, "slices": slices, "tflop_per_step": flops / 1e12,
+            "tflop_per_s": flops * sps / 1e12, "loss_gap": gap, "losses": ours, "cpu_losses": reference}
+
+
 def model_rows(spec: Spec, on: torch.device, precision: str, seconds: float, names: list[str]) -> list[dict]:
+    """One row per model; a model that fails is a row with its error, and the check goes on."""
     rows = []
     for name in names:
-        sps, memory = speed(spec, name, on, precision, seconds)
-        flops = step_flops(spec, name)
-        ours = losses(spec, name, on, precision, FIRST_STEPS, 2)
-        reference = losses(spec, name, torch.device("cpu"), "fp32", FIRST_STEPS, 2)
-        gap = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(ours, reference))
-        rows.append({"model": name, "steps_per_s": sps, "memory_gb": memory, "tflop_per_step": flops / 1e12,
-                     "tflop_per_s": flops * sps / 1e12, "loss_gap": gap, "losses": ours, "cpu_losses": reference})
-        print(f"{name:<28}{sps:>9.2f} steps/s {memory:>7.2f} GB {flops / 1e12:>9.3g} TFLOP/step "
-              f"{flops * sps / 1e12:>9.3g} TFLOP/s  loss vs CPU fp32 {gap:.1e}", flush=True)
+        try:
+            r = model_row(spec, name, on, precision, seconds)
+        except Exception as error:  # noqa: BLE001  (reported in the row and on stderr)
+            traceback.print_exc()
+            rows.append({"model": name, "failed": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"})
+            print(f"{name:<28}failed: {rows[-1]['failed']}", flush=True)
+            continue
+        finally:
+            if on.type == "cuda":
+                torch.cuda.empty_cache()
+        rows.append(r)
+        print(f"{name:<28}{r['steps_per_s']:>9.2f} steps/s {r['memory_gb']:>7.2f} GB {r['slices']:>3} slice(s) "
+              f"{r['tflop_per_step']:>9.3g} TFLOP/step {r['tflop_per_s']:>9.3g} TFLOP/s  "
+              f"loss vs CPU fp32 {r['loss_gap']:.1e}", flush=True)
     return rows
 
 
 def projection(spec: Spec, rows: list[dict]) -> dict[str, float]:
-    """Hours of training per table (a model in several tables counts in each) and in all."""
+    """Hours of training per table (a model in several tables counts in each) and in all, over the models
+    measured (a failed row counts nothing: the markdown says which)."""
     rates = len(spec.train.lr_grid)
-    hours = {r["model"]: spec.train.steps * rates / r["steps_per_s"] / 3600 for r in rows}
+    hours = {r["model"]: spec.train.steps * rates / r["steps_per_s"] / 3600 for r in rows if "failed" not in r}
     tables: dict[str, float] = {"all": sum(hours.values())}
     for name, h in hours.items():
         for table in spec.models[name].tables:
@@ -185,17 +202,20 @@ def tiny_repro(on: torch.device) -> float:
 
 
 def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: float | None) -> str:
+    failed = [r["model"] for r in rows if "failed" in r]
     md = ["# The paper profile on this device (`python -m tools.gpu_check`)", "", *head, "",
-          "| model | steps / s | peak memory (GB) | TFLOP / step | TFLOP / s | first losses against CPU fp32 "
-          "(largest relative gap) |", "|---|---|---|---|---|---|"]
-    md += [f"| {r['model']} | {r['steps_per_s']:.2f} | {r['memory_gb']:.2f} | {r['tflop_per_step']:.3g} | "
-           f"{r['tflop_per_s']:.3g} | {r['loss_gap']:.1e} |" for r in rows]
+          "| model | steps / s | peak memory (GB) | slices a step | TFLOP / step | TFLOP / s | first losses against "
+          "CPU fp32 (largest relative gap) |", "|---|---|---|---|---|---|---|"]
+    md += [f"| {r['model']} | failed: {r['failed']} ||||||" if "failed" in r else
+           f"| {r['model']} | {r['steps_per_s']:.2f} | {r['memory_gb']:.2f} | {r['slices']} | "
+           f"{r['tflop_per_step']:.3g} | {r['tflop_per_s']:.3g} | {r['loss_gap']:.1e} |" for r in rows]
     md += ["", "Inference, megapixels per second at the paper's test size: "
            + ", ".join(f"{k} {v:.2f}" for k, v in infer.items()) + " (the paper, GTX 1060: Deformable 3D 0.27, "
            "KPN 5x5 0.30).", "",
            "Projected training hours of the profile (steps x rates x measured seconds per step; evaluation and "
            "data stages not included): " + ", ".join(f"table {k} {v:.1f}" for k, v in hours.items() if k != "all")
-           + f"; all models {hours['all']:.1f}."]
+           + f"; all models {hours['all']:.1f}" + (f" (not counted, failed: {', '.join(failed)})" if failed else "")
+           + "."]
     if e2e is not None:
         md += ["", f"The tiny profile's whole `dvc repro` on this device: {e2e:.0f} s wall."]
     return "\n".join(md) + "\n"
@@ -226,10 +246,11 @@ def main(argv: list[str] | None = None) -> None:
     rows = model_rows(spec, on, precision, args.seconds, args.models or list(spec.models))
     size = spec.scenes.test_crop
     infer = {n: inference_mps(spec, n, on, precision, size) for n in ("d3d", "kpn5_video") if n in spec.models}
-    e2e = tiny_repro(on) if args.e2e else None
-    text = markdown(head, rows, infer, projection(spec, rows), e2e)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(head, rows, infer, projection(spec, rows), None))  # kept if the end-to-end run fails
+    text = markdown(head, rows, infer, projection(spec, rows), tiny_repro(on) if args.e2e else None)
+    out.write_text(text)
     print(text)
 
 
