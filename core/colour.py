@@ -5,6 +5,8 @@ import numba
 import numpy as np
 import torch
 
+import core.numba_threads  # noqa: F401  (the threading layer, before any parallel call)
+
 _Array = np.ndarray | torch.Tensor
 
 

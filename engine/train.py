@@ -305,12 +305,11 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
     net, mine, steps = t.dist.wrap(t.model), t.dist.my_slice(t.cfg.batch), t.cfg.steps
     if t.main:
         t.open_log()
-    bar = tqdm(range(t.start, steps), initial=t.start, total=steps, desc=f"train {run.name}", disable=not t.main)
-    began, pending, last = time.perf_counter(), [], min(steps, steps if stop_after is None else stop_after)
+    last = min(steps, steps if stop_after is None else stop_after)
+    bar = tqdm(range(t.start, last), initial=t.start, total=steps, desc=f"train {run.name}", disable=not t.main)
+    began, pending = time.perf_counter(), []
     t.model.train()
     for step in bar:
-        if step >= last:
-            break
         pending.append(t.step(net, step, mine))
         if (step + 1) % t.cfg.checkpoint_every == 0 or step + 1 == last:
             t.record(step + 1 - len(pending), pending)
@@ -320,7 +319,7 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
                 t.save_checkpoint(step + 1)
     finished = stop_after is None or stop_after >= steps
     rung = not finished and snapshot is not None
-    if rung and t.main and stop_after > t.start:
+    if rung and t.main and stop_after > t.start and stop_after % t.cfg.checkpoint_every:  # (else saved above)
         t.save_checkpoint(stop_after)
     if finished or rung:
         t.settle()

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numba
 import torch
 
+import core.numba_threads  # noqa: F401  (the threading layer, before any parallel call)
+
 DIRECTIONS = ("left", "right", "down", "up")
 
 
