@@ -12,6 +12,12 @@ from core.config import InputError
 from core.frames import VIDEO_SUFFIXES, read_video
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+SOURCE_FPS = 240
+
+
+def motion_reach(tau: int, fps: list[int]) -> int:
+    """How far a reference frame's neighbours lie in a 240 fps clip at the lowest rate of `fps`: tau x stride."""
+    return tau * (SOURCE_FPS // min(fps))
 
 
 def list_clips(folder: Path) -> list[Path]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 
-from core.clips import IMAGE_SUFFIXES, check_frame_order, list_clips
+from core.clips import IMAGE_SUFFIXES, check_frame_order, list_clips, motion_reach
 from core.config import InputError
 from core.frames import check_video_file, resolve_videos, video_name
 from core.spec import Spec
@@ -66,7 +66,7 @@ def probe_frames(clip: Path) -> Probe:
     return Probe(im.shape[1], im.shape[0], len(files), 8 * im.dtype.itemsize)
 
 
-def check_probe(what: str, probe: Probe, height: int, min_frames: int) -> None:
+def check_probe(what: str, probe: Probe, height: int, min_frames: int, needs: str = "a sequence") -> None:
     if probe.bits > 8:
         raise InputError(f"{what} has {probe.bits} bits per sample; the suite reads 8-bit video and would lose "
                          "the rest: convert it to 8 bits (e.g. ffmpeg -pix_fmt yuv420p) or remove it")
@@ -74,7 +74,7 @@ def check_probe(what: str, probe: Probe, height: int, min_frames: int) -> None:
         raise InputError(f"{what} is {probe.height} px high, under data.height={height}; its frames would be "
                          f"upscaled: lower data.height to {probe.height} or remove it")
     if 0 < probe.frames < min_frames:
-        raise InputError(f"{what} has {probe.frames} frames; a sequence needs {min_frames}: remove it or lower "
+        raise InputError(f"{what} has {probe.frames} frames; {needs} needs {min_frames}: remove it or lower "
                          "data.tau")
 
 
@@ -107,7 +107,9 @@ def check_videos(spec: Spec) -> list[Path]:
 def check_clips(spec: Spec) -> list[Path]:
     """The clips of `motion.source`, each checked from its header or first frame; returns their paths."""
     clips = list_clips(Path(spec.motion.source))
+    reach = motion_reach(spec.data.tau, spec.motion.fps)  # Figure 8's lowest rate spans the most frames
     for clip in clips:
         probe = probe_video(clip) if clip.is_file() else probe_frames(clip)
-        check_probe(f"clip {clip}", probe, spec.data.height, 1)
+        check_probe(f"clip {clip}", probe, spec.data.height, 2 * reach + 1,
+                    f"the {min(spec.motion.fps)} fps subset (2*data.tau*{reach // spec.data.tau}+1)")
     return clips

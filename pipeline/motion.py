@@ -11,14 +11,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from core.clips import list_clips, read_clip
+from core.clips import SOURCE_FPS, list_clips, motion_reach, read_clip
 from core.config import InputError, stage_main
 from core.frames import center_crop, save_shard, to_grey_linear
 from core.paths import MOTION_SUBSETS
 from core.spec import load_spec
-
-SOURCE_FPS = 240
-
 
 def strides(fps_list: list[int]) -> dict[int, int]:
     out = {}
@@ -48,7 +45,7 @@ def main() -> None:
     spec = load_spec()
     cfg, tau = spec.motion, spec.data.tau
     stride_of = strides(cfg.fps)
-    reach = tau * max(stride_of.values())
+    reach = motion_reach(tau, cfg.fps)
     subsets: dict[int, list[np.ndarray]] = {f: [] for f in stride_of}
     names = []
     for clip in tqdm(list_clips(Path(cfg.source)), desc="motion"):

@@ -111,6 +111,10 @@ def test_malformed_adobe240_folder(workdir, capsys, case):
                 "bad frame": "00000.png of clip adobe240/clip1 cannot be read as an image",
                 "short": "clip adobe240/clip1 has 9 frames; the 24 fps subset needs 41"}[case]
     assert expected in err
+    if case == "short":  # the inputs stage refuses it first, before DVC removes the outputs of motion
+        err = fails(inputs, base_params(**{"motion.source": "adobe240", "motion.crop": 32}), capsys)
+        assert err.startswith("error: clip adobe240/clip1 has 9 frames; the 24 fps subset (2*data.tau*10+1) "
+                              "needs 41: remove it or lower data.tau")
 
 
 def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch):
