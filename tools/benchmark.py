@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from core.spec import load_spec
+from engine.train import fitting_step
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,42 +166,26 @@ def _measure(name: str, width: int | None, queue) -> None:
     batch = {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
     steps, start = 3, time.perf_counter()
     for step in range(steps):
-        loss = objective.loss(model, batch | objective.draw(batch), step, t.steps)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        fitting_step(model, opt, objective, batch | objective.draw(batch), step, t.steps, 1)
     sps = steps / (time.perf_counter() - start)
     queue.put((model.parameter_count(), mps, sps, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
 def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = True, steps: int = 4) -> tuple:
-    """A model of params at the default sizes, its objective and one fixed batch; a function timing `steps`
-    optimiser steps (seconds per step)."""
-    import degradations  # noqa: F401  (registers)
-    from core.registry import DEGRADATIONS
-    from models.checkpoint import build_model, model_spec
-    from objectives import objective_for
+    """A model of params at the default sizes, its objective and one fixed batch (tools.gpu_check.setup); a
+    function timing `steps` optimiser steps (seconds per step)."""
+    from tools.gpu_check import setup
 
     full = load_spec(ROOT / "params.yaml")
-    entry, t = full.models[name], full.train
-    torch.manual_seed(0)
-    model = build_model({**model_spec(name, entry, t), "precision": precision, "channels_last": channels_last})
+    model, opt, objective, batch = setup(full, name, torch.device("cpu"), precision, full.train.batch,
+                                         channels_last=channels_last)
     if fused is False and hasattr(model, "gather_grid"):
         model.gather = model.gather_grid  # the sampler before ops/trilinear.py
-    degradation = DEGRADATIONS.build(entry.degradation)
-    objective = objective_for(entry, t, degradation)
-    opt = torch.optim.Adam(model.parameters(), 1e-4)
-    clean = torch.rand(t.batch, degradation.window or model.frames, t.crop, t.crop)
-    g = torch.Generator().manual_seed(0)
-    batch = {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
 
     def timed() -> float:
         start = time.perf_counter()
         for step in range(steps):
-            loss = objective.loss(model, batch | objective.draw(batch), step, t.steps)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            fitting_step(model, opt, objective, batch, step, full.train.steps, 1)
         return (time.perf_counter() - start) / steps
     timed()  # warm-up: oneDNN picks its kernels on the first steps
     return timed

@@ -67,12 +67,14 @@ def peak_memory_gb(on: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def setup(spec: Spec, name: str, on: torch.device, precision: str, batch: int, crop: int | None = None):
-    """A seeded model of params on `on` in `precision`, Adam, its objective and a fixed batch of the crop (the
-    profile's unless given), moved there as the training loop moves it."""
+def setup(spec: Spec, name: str, on: torch.device, precision: str, batch: int, crop: int | None = None,
+          **options):
+    """A seeded model of params on `on` in `precision` (and `options`, further entries of its model spec:
+    channels_last), Adam, its objective and a fixed batch of the crop (the profile's unless given), moved there
+    as the training loop moves it."""
     entry = spec.models[name]
     torch.manual_seed(0)
-    model = build_model({**model_spec(name, entry, spec.train), "precision": precision}).to(on)
+    model = build_model({**model_spec(name, entry, spec.train), "precision": precision, **options}).to(on)
     d = degradation_for(entry)
     objective = objective_for(entry, spec.train, d)
     g = torch.Generator().manual_seed(0)
