@@ -13,7 +13,8 @@ train:  training steps per second of Deformable 2D and 3D, KPN 5x5 video and DnC
         3D sampler, side by side in one run.
 nlrn:   NLRN against DnCNN (study gauss, default sizes) on the same grey frames, 256x256 and 720p: seconds per
         frame and peak resident memory of a fresh process (and what the process held before the model ran);
-        NLRN untiled and in tiles of 256 px.
+        NLRN untiled and in tiles of 256 px; and NLRN's training memory per crop at the paper's sizes (float32,
+        the CPU), with the attention's former block side and its own (models.nlrn.block_side).
 scan:   SVRNN's four-direction recurrence (ops/recurrent_scan.py), forward and backward on a 16x128x128 feature
         map: the fused numba kernel against the plain PyTorch loop.
 """
@@ -265,6 +266,45 @@ def bench_nlrn() -> None:
                   flush=True)
 
 
+def _paper_nlrn_step(name: str, crops: int, block: int | None, queue) -> None:
+    """Peak resident memory (MB) of a process after one float32 training step of `name` at the paper profile's
+    sizes on `crops` crops, the attention's block side `block` (None: models.nlrn.block_side), and before it."""
+    import models.nlrn as nlrn
+    from tools.gpu_check import paper_spec, setup
+
+    if block is not None:
+        nlrn.block_side = lambda q: block
+    spec = paper_spec(dry=False)
+    model, opt, objective, batch = setup(spec, name, torch.device("cpu"), "fp32", crops)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fitting_step(model, opt, objective, batch, 0, spec.train.steps, 1)
+    queue.put((before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def bench_nlrn_training(name: str = "nlrn", card_gb: float = 40.0) -> None:
+    """NLRN's training memory at the paper's sizes (width 128, 12 states, q = 45, 128 px crops) in float32 on the
+    CPU: what one crop's step adds to a fresh process's peak, and the slices a step of the paper's batch takes on
+    a card of `card_gb` (the fewest that divide the batch and fit; fitting_step finds the same on the card)."""
+    from models.nlrn import BLOCK, block_side
+    from tools.gpu_check import paper_spec
+
+    spec = paper_spec(dry=False)
+    q, batch = spec.models[name].args["neighbourhood"], spec.train.batch
+    ctx = mp.get_context("spawn")
+    for block in (BLOCK, block_side(q)):
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_paper_nlrn_step, args=(name, 1, block, queue))
+        proc.start()
+        before, peak = queue.get()
+        proc.join()
+        per_crop = (peak - before) / 1024
+        slices = next(k for k in range(1, batch + 1) if batch % k == 0 and batch // k * per_crop <= card_gb
+                      or k == batch)
+        print(f"{name} training step at the paper's sizes (q = {q}), block side {block}: {per_crop:.2f} GB a "
+              f"128 px crop in float32; {batch} crops ~{per_crop * batch:.0f} GB, {slices} slice(s) on a "
+              f"{card_gb:g} GB card", flush=True)
+
+
 def bench_scan(shape=(1, 16, 128, 128), runs: int = 5) -> None:
     """SVRNN's four-direction recurrence, forward and backward: the numba kernel against the PyTorch loop."""
     from ops.recurrent_scan import DIRECTIONS, scan, scan_torch
@@ -297,6 +337,7 @@ def main() -> None:
         return
     if what == "nlrn":
         bench_nlrn()
+        bench_nlrn_training()
         return
     from core.frames import resolve_videos
 
