@@ -1,8 +1,7 @@
 """numba's threading layer for every parallel kernel of the suite (core/colour.py, ops/recurrent_scan.py),
 imported by each before its first parallel call: numba's own workqueue, unless NUMBA_THREADING_LAYER names one.
 Why: the OpenMP layer numba picks by default is a second OpenMP runtime beside torch's, and their idle threads
-spin against each other. With it, an SVRNN rung in two 1-thread workers took 475 ms a step against 50 ms for one
-run alone; with the workqueue, its tuning took 2.6x fewer CPU-seconds (docs/recipe.md). Each kernel's rows are
+spin against each other (SVRNN's rung workers ran several times slower: docs/recipe.md). Each kernel's rows are
 independent, so the layer changes the time, never the bytes."""
 from __future__ import annotations
 
