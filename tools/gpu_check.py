@@ -67,14 +67,15 @@ def peak_memory_gb(on: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def setup(spec: Spec, name: str, on: torch.device, precision: str, batch: int, crop: int | None = None,
+def setup(spec: Spec, name: str, on: torch.device, precision: str | None, batch: int, crop: int | None = None,
           **options):
-    """A seeded model of params on `on` in `precision` (and `options`, further entries of its model spec:
-    channels_last), Adam, its objective and a fixed batch of the crop (the profile's unless given), moved there
-    as the training loop moves it."""
+    """A seeded model of params on `on` in `precision` (None: the one its training resolves, models.checkpoint.
+    model_spec) and `options` (further entries of its model spec: channels_last), Adam, its objective and a fixed
+    batch of the crop (the profile's unless given), moved there as the training loop moves it."""
     entry = spec.models[name]
     torch.manual_seed(0)
-    model = build_model({**model_spec(name, entry, spec.train), "precision": precision, **options}).to(on)
+    built = {**model_spec(name, entry, spec.train), **options}
+    model = build_model({**built, "precision": precision or built["precision"]}).to(on)
     d = degradation_for(entry)
     objective = objective_for(entry, spec.train, d)
     g = torch.Generator().manual_seed(0)
@@ -85,7 +86,7 @@ def setup(spec: Spec, name: str, on: torch.device, precision: str, batch: int, c
     return model, torch.optim.Adam(model.parameters(), 1e-4), objective, on_device(host, slice(None), on)
 
 
-def losses(spec: Spec, name: str, on: torch.device, precision: str, steps: int) -> list[float]:
+def losses(spec: Spec, name: str, on: torch.device, precision: str | None, steps: int) -> list[float]:
     """The first steps' losses at batch 2 of REFERENCE_CROP px."""
     model, opt, objective, b = setup(spec, name, on, precision, 2, REFERENCE_CROP)
     return [fitting_step(model, opt, objective, b, step, spec.train.steps, 1)[0].item() for step in range(steps)]
@@ -102,13 +103,13 @@ def step_flops(spec: Spec, name: str) -> float:
     return counter.get_total_flops() * spec.train.batch
 
 
-def speed(spec: Spec, name: str, on: torch.device, precision: str, seconds: float) -> tuple[float, float, int]:
+def speed(spec: Spec, name: str, on: torch.device, seconds: float) -> tuple[float, float, int]:
     """(steps per second over about `seconds` after two warm-up steps, peak memory GB, the slices a step took)
     at the profile's sizes."""
     if on.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(on)
-    model, opt, objective, b = setup(spec, name, on, precision, spec.train.batch)
+    model, opt, objective, b = setup(spec, name, on, None, spec.train.batch)
     slices = 1
     for step in (0, 1):  # warm-up: the slices that fit, kernel choice (cudnn.benchmark, oneDNN), the allocator
         slices = fitting_step(model, opt, objective, b, step, spec.train.steps, slices)[1]
@@ -121,9 +122,9 @@ def speed(spec: Spec, name: str, on: torch.device, precision: str, seconds: floa
     return done / (time.perf_counter() - began), peak_memory_gb(on), slices
 
 
-def inference_mps(spec: Spec, name: str, on: torch.device, precision: str, size: int, runs: int = 3) -> float:
+def inference_mps(spec: Spec, name: str, on: torch.device, size: int, runs: int = 3) -> float:
     """Megapixels of output per second: one reference frame of size x size from its frames and noise map."""
-    model, _, _, _ = setup(spec, name, on, precision, 1)
+    model, _, _, _ = setup(spec, name, on, None, 1)
     model.eval()
     x = torch.rand(1, model.frames, size, size, device=on)
     noise = torch.full((1, 1, size, size), 0.02, device=on)
@@ -137,22 +138,22 @@ def inference_mps(spec: Spec, name: str, on: torch.device, precision: str, size:
     return runs * size * size / 1e6 / (time.perf_counter() - began)
 
 
-def model_row(spec: Spec, name: str, on: torch.device, precision: str, seconds: float) -> dict:
-    sps, memory, slices = speed(spec, name, on, precision, seconds)
+def model_row(spec: Spec, name: str, on: torch.device, seconds: float) -> dict:
+    sps, memory, slices = speed(spec, name, on, seconds)
     flops = step_flops(spec, name)
-    ours = losses(spec, name, on, precision, FIRST_STEPS)
+    ours = losses(spec, name, on, None, FIRST_STEPS)
     reference = losses(spec, name, torch.device("cpu"), "fp32", FIRST_STEPS)
     gap = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(ours, reference))
     return {"model": name, "steps_per_s": sps, "memory_gb": memory, "slices": slices, "tflop_per_step": flops / 1e12,
             "tflop_per_s": flops * sps / 1e12, "loss_gap": gap, "losses": ours, "cpu_losses": reference}
 
 
-def model_rows(spec: Spec, on: torch.device, precision: str, seconds: float, names: list[str]) -> list[dict]:
+def model_rows(spec: Spec, on: torch.device, seconds: float, names: list[str]) -> list[dict]:
     """One row per model; a model that fails is a row with its error, and the check goes on."""
     rows = []
     for name in names:
         try:
-            r = model_row(spec, name, on, precision, seconds)
+            r = model_row(spec, name, on, seconds)
         except Exception as error:  # noqa: BLE001  (reported in the row and on stderr)
             traceback.print_exc()
             rows.append({"model": name, "failed": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"})
@@ -242,12 +243,13 @@ def main(argv: list[str] | None = None) -> None:
     name = torch.cuda.get_device_name(on) if on.type == "cuda" else "CPU (dry run at the tiny profile's sizes)"
     memory = f", {torch.cuda.get_device_properties(on).total_memory / 1e9:.0f} GB" if on.type == "cuda" else ""
     head = [f"torch {torch.__version__}; {name}{memory}; arithmetic {precision} (train.precision: "
-            f"{spec.train.precision}); batch {spec.train.batch}, crop {spec.train.crop}, width {spec.train.width}; "
+            f"{spec.train.precision}; fp32 under auto for a model whose bf16 does not pay: bf16_pays); "
+            f"batch {spec.train.batch}, crop {spec.train.crop}, width {spec.train.width}; "
             f"{args.seconds:g} s of training measured per model."]
     print(head[0], flush=True)
-    rows = model_rows(spec, on, precision, args.seconds, args.models or list(spec.models))
+    rows = model_rows(spec, on, args.seconds, args.models or list(spec.models))
     size = spec.scenes.test_crop
-    infer = {n: inference_mps(spec, n, on, precision, size) for n in ("d3d", "kpn5_video") if n in spec.models}
+    infer = {n: inference_mps(spec, n, on, size) for n in ("d3d", "kpn5_video") if n in spec.models}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown(head, rows, infer, projection(spec, rows), None))  # kept if the end-to-end run fails
