@@ -84,3 +84,24 @@ def test_the_gpu_check_runs_dry_on_the_cpu(tmp_path, capsys):
     assert step_flops(spec, "dncnn") == pytest.approx(expected, rel=0.02)
     main(["--dry", "--estimate", "100", "--models", "d2d"])
     assert "GPU-hours (an estimate)" in capsys.readouterr().out
+
+
+def test_a_stopped_gpu_check_keeps_the_rows_it_measured(tmp_path, monkeypatch):
+    """The report is written after every model: a check stopped by a time limit (here: the second model raises
+    KeyboardInterrupt, as a kill would stop it) leaves the first model's row and names the models not reached."""
+    from tools import gpu_check
+
+    measured = gpu_check.model_row
+
+    def stopped(spec, name, on, seconds):
+        if name == "dncnn":
+            raise KeyboardInterrupt
+        return measured(spec, name, on, seconds)
+
+    monkeypatch.setattr(gpu_check, "model_row", stopped)
+    out = tmp_path / "gpu_check.md"
+    with pytest.raises(KeyboardInterrupt):
+        gpu_check.main(["--dry", "--seconds", "0.05", "--models", "d2d", "dncnn", "kpn5_image", "--out", str(out)])
+    text = out.read_text()
+    assert "| d2d | " in text and "| dncnn |" not in text
+    assert "Not measured (the check stopped before them): dncnn, kpn5_image." in text

@@ -14,7 +14,8 @@ test suite runs it). Two GPUs compare line by line: every figure is per model, i
    0.27 against 0.30 MP/s on a GTX 1060).
 4. The projected hours of the paper profile's training, per table: each model's steps x rates of the grid x its
    measured seconds per step (evaluation and the data stages not included).
-5. With --e2e: the tiny profile's whole `dvc repro` on this device, in a copy of the project: its wall time.
+5. With --e2e: the tiny profile's whole `dvc repro` on this device, in a copy of the project: its wall time
+   (--e2e-only: that alone, added to an existing report).
 
 Without a GPU, `--estimate 100` prints only the counted work per step and the hours it would take at an assumed
 100 TFLOP/s sustained: an estimate (the README's paper-profile costs), which the measured TFLOP/s above replace.
@@ -148,24 +149,25 @@ def model_row(spec: Spec, name: str, on: torch.device, seconds: float) -> dict:
             "tflop_per_s": flops * sps / 1e12, "loss_gap": gap, "losses": ours, "cpu_losses": reference}
 
 
-def model_rows(spec: Spec, on: torch.device, seconds: float, names: list[str]) -> list[dict]:
-    """One row per model; a model that fails is a row with its error, and the check goes on."""
+def model_rows(spec: Spec, on: torch.device, seconds: float, names: list[str], done=None) -> list[dict]:
+    """One row per model; a model that fails is a row with its error, and the check goes on. `done(rows)` after
+    each row: the report is written as it grows, so a check stopped by a time limit keeps what it measured."""
     rows = []
     for name in names:
         try:
             r = model_row(spec, name, on, seconds)
+            print(f"{name:<28}{r['steps_per_s']:>9.2f} steps/s {r['memory_gb']:>7.2f} GB {r['slices']:>3} slice(s) "
+                  f"{r['tflop_per_step']:>9.3g} TFLOP/step {r['tflop_per_s']:>9.3g} TFLOP/s  "
+                  f"loss vs CPU fp32 {r['loss_gap']:.1e}", flush=True)
         except Exception as error:  # noqa: BLE001  (reported in the row and on stderr)
             traceback.print_exc()
-            rows.append({"model": name, "failed": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"})
-            print(f"{name:<28}failed: {rows[-1]['failed']}", flush=True)
-            continue
-        finally:
-            if on.type == "cuda":
-                torch.cuda.empty_cache()
+            r = {"model": name, "failed": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
+            print(f"{name:<28}failed: {r['failed']}", flush=True)
+        if on.type == "cuda":
+            torch.cuda.empty_cache()
         rows.append(r)
-        print(f"{name:<28}{r['steps_per_s']:>9.2f} steps/s {r['memory_gb']:>7.2f} GB {r['slices']:>3} slice(s) "
-              f"{r['tflop_per_step']:>9.3g} TFLOP/step {r['tflop_per_s']:>9.3g} TFLOP/s  "
-              f"loss vs CPU fp32 {r['loss_gap']:.1e}", flush=True)
+        if done:
+            done(rows)
     return rows
 
 
@@ -204,7 +206,9 @@ def tiny_repro(on: torch.device) -> float:
         return time.perf_counter() - began
 
 
-def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: float | None) -> str:
+def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: float | None,
+             pending: list[str] = ()) -> str:
+    """The report; `pending`: models not measured yet (the check was stopped, or is still running)."""
     failed = [r["model"] for r in rows if "failed" in r]
     md = ["# The paper profile on this device (`python -m tools.gpu_check`)", "", *head, "",
           "| model | steps / s | peak memory (GB) | slices a step | TFLOP / step | TFLOP / s | first losses against "
@@ -212,16 +216,22 @@ def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: f
     md += [f"| {r['model']} | failed: {r['failed']} ||||||" if "failed" in r else
            f"| {r['model']} | {r['steps_per_s']:.2f} | {r['memory_gb']:.2f} | {r['slices']} | "
            f"{r['tflop_per_step']:.3g} | {r['tflop_per_s']:.3g} | {r['loss_gap']:.1e} |" for r in rows]
+    if pending:
+        md += ["", f"Not measured (the check stopped before them): {', '.join(pending)}."]
     md += ["", "Inference, megapixels per second at the paper's test size: "
-           + ", ".join(f"{k} {v:.2f}" for k, v in infer.items()) + " (the paper, GTX 1060: Deformable 3D 0.27, "
-           "KPN 5x5 0.30).", "",
+           + (", ".join(f"{k} {v:.2f}" for k, v in infer.items()) or "not measured") + " (the paper, GTX 1060: "
+           "Deformable 3D 0.27, KPN 5x5 0.30).", "",
            "Projected training hours of the profile (steps x rates x measured seconds per step; evaluation and "
            "data stages not included): " + ", ".join(f"table {k} {v:.1f}" for k, v in hours.items() if k != "all")
            + f"; all models {hours['all']:.1f}" + (f" (not counted, failed: {', '.join(failed)})" if failed else "")
            + "."]
     if e2e is not None:
-        md += ["", f"The tiny profile's whole `dvc repro` on this device: {e2e:.0f} s wall."]
+        md += ["", e2e_line(e2e)]
     return "\n".join(md) + "\n"
+
+
+def e2e_line(seconds: float) -> str:
+    return f"The tiny profile's whole `dvc repro` on this device: {seconds:.0f} s wall."
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -230,6 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="training time measured per model")
     parser.add_argument("--models", nargs="*", help="a subset of the paper profile's models")
     parser.add_argument("--e2e", action="store_true", help="also the tiny profile's whole dvc repro")
+    parser.add_argument("--e2e-only", action="store_true",
+                        help="only the tiny profile's dvc repro, its line added to the report at --out")
     parser.add_argument("--out", default=str(ROOT / "reports/gpu_check.md"))
     parser.add_argument("--estimate", type=float, metavar="TFLOPS",
                         help="no measurement: the projected hours at this assumed sustained TFLOP/s")
@@ -238,6 +250,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.estimate:
         return print(estimate(spec, args.estimate, args.models or list(spec.models)))
     on = torch.device("cpu") if args.dry else device("cuda")
+    out = Path(args.out)
+    if args.e2e_only:  # a separate process: the packages only the pipeline needs are not loaded by the check
+        out.write_text(out.read_text() + "\n" + e2e_line(tiny_repro(on)) + "\n")
+        return print(out.read_text())
     configure(on, spec.train.deterministic)
     precision = resolve(spec.train.precision, on)
     name = torch.cuda.get_device_name(on) if on.type == "cuda" else "CPU (dry run at the tiny profile's sizes)"
@@ -247,14 +263,20 @@ def main(argv: list[str] | None = None) -> None:
             f"batch {spec.train.batch}, crop {spec.train.crop}, width {spec.train.width}; "
             f"{args.seconds:g} s of training measured per model."]
     print(head[0], flush=True)
-    rows = model_rows(spec, on, args.seconds, args.models or list(spec.models))
+    names = args.models or list(spec.models)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(rows: list[dict], infer: dict, e2e: float | None = None) -> str:
+        text = markdown(head, rows, infer, projection(spec, rows), e2e, names[len(rows):])
+        out.write_text(text)
+        return text
+
+    rows = model_rows(spec, on, args.seconds, names, lambda rows: write(rows, {}))
     size = spec.scenes.test_crop
     infer = {n: inference_mps(spec, n, on, size) for n in ("d3d", "kpn5_video") if n in spec.models}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(markdown(head, rows, infer, projection(spec, rows), None))  # kept if the end-to-end run fails
-    text = markdown(head, rows, infer, projection(spec, rows), tiny_repro(on) if args.e2e else None)
-    out.write_text(text)
+    text = write(rows, infer)  # kept if the end-to-end run fails
+    if args.e2e:
+        text = write(rows, infer, tiny_repro(on))
     print(text)
 
 
