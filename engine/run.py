@@ -63,8 +63,9 @@ def run_key(run: Run) -> str:
     return h.hexdigest()[:16]
 
 
-# Settings a run may change between its steps and still be resumed: the rung's winner continues on more threads.
-RESUMABLE_ACROSS = {"threads": 0, "rate_workers": 1, "rung": 1.0}
+# Settings a run may change between its steps and still be resumed: the rung's winner continues on more threads;
+# batches made ahead are the loop's own (engine/batches.py).
+RESUMABLE_ACROSS = {"threads": 0, "rate_workers": 1, "rung": 1.0, "loader_workers": 0}
 
 
 def resume_key(run: Run) -> str:

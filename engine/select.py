@@ -11,7 +11,6 @@ on the rung's winner).
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +23,7 @@ from core.frames import load_shard
 from core.results import score_sequences, write_json
 from core.seeds import derived_seed
 from core.spec import ModelEntry, Spec, Train
+from engine.batches import process_context
 from engine.infer import run_model
 from engine.run import Run
 from engine.train import Diverged, train
@@ -96,12 +96,9 @@ def train_grid(jobs: list, n: int) -> list[tuple[float, dict]]:
     if n == 1:
         return [_train_one(job) for job in jobs]
     # A fork server imports torch and the training code once and forks each worker from it: spawned workers
-    # import them again each (2-3 s a worker), and a plain fork of a process with torch is unsafe. (Windows has
-    # no fork server: spawn.)
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("spawn")
-    else:
-        context = multiprocessing.get_context("forkserver")
+    # import them again each (2-3 s a worker).
+    context = process_context()
+    if context.get_start_method() == "forkserver":
         context.set_forkserver_preload(["engine.select", "degradations", "objectives"])
     with ProcessPoolExecutor(n, mp_context=context) as pool:
         return list(pool.map(_train_one, jobs))

@@ -28,6 +28,7 @@ from core.spec import Train
 from core.seeds import seed_everything
 from core.training_data import TrainingSequences
 from degradations import degradation_for
+from engine.batches import StepBatches, step_batch, step_batches, worker_count
 from engine.run import Run, resume_key
 from models.checkpoint import build_model, load_state, save_model
 from models.compute import configure, device
@@ -115,11 +116,11 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def on_device(batch: dict, mine: slice, device) -> dict:
-    """This rank's slice of the batch's tensors, on its device (the generator stays as it is)."""
+    """This rank's slice of the batch's tensors, on its device (copied without waiting from pinned memory)."""
     def move(v):
         if isinstance(v, dict):
             return {k: move(x) for k, x in v.items()}
-        return v[mine].to(device) if isinstance(v, torch.Tensor) else v
+        return v[mine].to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
     return {k: move(v) for k, v in batch.items()}
 
 
@@ -168,12 +169,6 @@ def fitting_step(net, optimiser, objective, batch: dict, step: int, steps: int, 
     return loss, slices
 
 
-def step_batch(data: TrainingSequences, objective, cfg: Train, step: int, frames: int, degradation) -> dict:
-    """The batch of a step on the host: the degradation's draws, then the objective's (objectives/base.py)."""
-    batch = data.batch(cfg.seed, step, cfg.batch, cfg.crop, frames, degradation)
-    return batch | objective.draw(batch)
-
-
 def fresh_start(spec: dict, cfg: Train, lr: float, device="cpu", perturb: int = 0):
     """A run's start: the seeded weights (with perturb k > 0, each times 1 + PERTURBATION x N(0, 1) drawn with seed
     k: the kind of change a thread count or another CPU's float arithmetic makes), Adam at the peak rate, and the
@@ -208,6 +203,7 @@ class Training:
         length = self.degradation.window or 2 * run.tau + 1
         self.frames = self.degradation.window or self.model.frames
         self.data = TrainingSequences(run.training_data, length, self.cfg.crop)
+        self.batches = StepBatches(self.data, self.objective, self.cfg, self.frames, self.degradation)
         self.key, self.start, self.history, self.live = resume_key(run), 0, [], None
         self.slices = 1  # the batch's slices per step: more only where a step does not fit the device
 
@@ -233,11 +229,10 @@ class Training:
             self.live.step = s
             self.live.log_metric("train/loss", loss)
 
-    def step(self, net, step: int, mine: slice) -> torch.Tensor:
-        """One optimiser step; its loss, left on the device (read back by `record`, not every step: on a GPU a
-        read is a wait)."""
+    def step(self, net, step: int, mine: slice, batch: dict) -> torch.Tensor:
+        """One optimiser step on the step's host batch; its loss, left on the device (read back by `record`, not
+        every step: on a GPU a read is a wait)."""
         cfg, steps = self.cfg, self.cfg.steps
-        batch = step_batch(self.data, self.objective, cfg, step, self.frames, self.degradation)
         for group in self.optimiser.param_groups:
             group["lr"] = learning_rate(step, steps, self.run.lr, cfg.warmup, cfg.schedule)
         loss, self.slices = fitting_step(net, self.optimiser, self.objective, on_device(batch, mine, self.dist.device),
@@ -309,8 +304,10 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
     bar = tqdm(range(t.start, last), initial=t.start, total=steps, desc=f"train {run.name}", disable=not t.main)
     began, pending = time.perf_counter(), []
     t.model.train()
-    for step in bar:
-        pending.append(t.step(net, step, mine))
+    batches = step_batches(t.batches, t.start, last, worker_count(t.cfg.loader_workers, t.dist.device),
+                           pin=t.dist.device.type == "cuda")
+    for step, batch in zip(bar, batches):
+        pending.append(t.step(net, step, mine, batch))
         if (step + 1) % t.cfg.checkpoint_every == 0 or step + 1 == last:
             t.record(step + 1 - len(pending), pending)
             pending = []

@@ -18,7 +18,7 @@ from core.config import InputError
 from core.frames import save_shard
 from core.registry import OBJECTIVES
 from core.spec import Spec
-from engine.run import Run
+from engine.run import Run, resume_key
 from objectives.supervised import Supervised
 from tests.conftest import ROOT, copy_project
 
@@ -99,6 +99,20 @@ def test_the_same_params_give_byte_identical_model_files(project):
         train_stage.train(Run.of(small_params(), "d2d", LR), Path(out), Path(f"{out}.pt"))
     assert Path("x/model.pt").read_bytes() == Path("y/model.pt").read_bytes()
     assert set(torch.load("x/model.pt")) == {"spec", "model"}  # timings live in the dvclive summary
+
+
+@pytest.mark.parametrize("name", ["d3d", "n2v"])
+def test_batches_made_ahead_by_worker_processes_train_the_same_bytes(project, name):
+    """train.loader_workers: batches made by two worker processes ahead of the loop (a 5-frame video batch; a
+    Noise2Void batch with its drawn masks) train a model byte-identical to the loop's own batches, and a run
+    stopped under one setting resumes under the other."""
+    for out, workers in (("loop", 0), ("ahead", 2)):
+        train_stage.train(Run.of(small_params(loader_workers=workers), name, LR), Path(out), Path(f"{out}.pt"))
+    assert Path("loop/model.pt").read_bytes() == Path("ahead/model.pt").read_bytes()
+    train_stage.train(Run.of(small_params(loader_workers=2), name, LR), Path("mixed"), Path("mixed.pt"), stop_after=4)
+    assert torch.load("mixed.pt")["hash"] == resume_key(Run.of(small_params(loader_workers=0), name, LR))
+    train_stage.train(Run.of(small_params(loader_workers=0), name, LR), Path("mixed"), Path("mixed.pt"))
+    assert Path("loop/model.pt").read_bytes() == Path("mixed/model.pt").read_bytes()
 
 
 def test_a_diverging_run_is_refused_not_saved(project):

@@ -8,8 +8,10 @@ test suite runs it). Two GPUs compare line by line: every figure is per model, i
    (engine.train.fitting_step), the convolution and matrix-product work of one step (TFLOP, counted by torch's
    FlopCounterMode on the meta device; the sampler and element-wise work are not counted) and the TFLOP/s
    achieved; and the loss of the first steps against a CPU float32 run of the same steps from the same start
-   (batch 2 of 32 px crops), a check of the device's arithmetic, not of speed. A model that fails is a row
-   saying why, and the check goes on.
+   (batch 2 of 32 px crops), a check of the device's arithmetic, not of speed; and the milliseconds one
+   thread takes to make a batch on the host, as a loader worker does (train.loader_workers: the steps/s above
+   hold the batch on the device; workers keep up while workers x 1000 / ms exceeds them). A model that fails
+   is a row saying why, and the check goes on.
 3. Inference megapixels per second of Deformable 3D and KPN 5x5 on video at the paper's test size (the paper:
    0.27 against 0.30 MP/s on a GTX 1060).
 4. The projected hours of the paper profile's training, per table: each model's steps x rates of the grid x its
@@ -79,12 +81,36 @@ def setup(spec: Spec, name: str, on: torch.device, precision: str | None, batch:
     model = build_model({**built, "precision": precision or built["precision"]}).to(on)
     d = degradation_for(entry)
     objective = objective_for(entry, spec.train, d)
-    g = torch.Generator().manual_seed(0)
-    crop = crop or spec.train.crop
-    clean = torch.rand(batch, d.window or model.frames, crop, crop, generator=g)
-    host = {"clean": clean, **d.training_pair(clean, g), "generator": g}
-    host |= objective.draw(host)
+    host = host_batch(d, objective, batch, d.window or model.frames, crop or spec.train.crop)
     return model, torch.optim.Adam(model.parameters(), 1e-4), objective, on_device(host, slice(None), on)
+
+
+def host_batch(degradation, objective, batch: int, frames: int, crop: int) -> dict:
+    """A batch as the training loop makes it on the host (engine/batches.py), of random clean frames."""
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(batch, frames, crop, crop, generator=g)
+    host = {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
+    return host | objective.draw(host)
+
+
+def host_batch_ms(spec: Spec, name: str, runs: int = 3) -> float:
+    """Milliseconds one thread takes to make a batch of the profile's size (its degradation's and objective's
+    draws; the crops' gather is not counted): what a loader worker (train.loader_workers) spends per step."""
+    entry = spec.models[name]
+    d = degradation_for(entry)
+    objective = objective_for(entry, spec.train, d)
+    frames = d.window or build_model(model_spec(name, entry, spec.train)).frames
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        times = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            host_batch(d, objective, spec.train.batch, frames, spec.train.crop)
+            times.append(time.perf_counter() - began)
+    finally:
+        torch.set_num_threads(threads)
+    return 1e3 * min(times)
 
 
 def losses(spec: Spec, name: str, on: torch.device, precision: str | None, steps: int) -> list[float]:
@@ -146,7 +172,8 @@ def model_row(spec: Spec, name: str, on: torch.device, seconds: float) -> dict:
     reference = losses(spec, name, torch.device("cpu"), "fp32", FIRST_STEPS)
     gap = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(ours, reference))
     return {"model": name, "steps_per_s": sps, "memory_gb": memory, "slices": slices, "tflop_per_step": flops / 1e12,
-            "tflop_per_s": flops * sps / 1e12, "loss_gap": gap, "losses": ours, "cpu_losses": reference}
+            "tflop_per_s": flops * sps / 1e12, "loss_gap": gap, "losses": ours, "cpu_losses": reference,
+            "batch_ms": host_batch_ms(spec, name)}
 
 
 def model_rows(spec: Spec, on: torch.device, seconds: float, names: list[str], done=None) -> list[dict]:
@@ -158,7 +185,7 @@ def model_rows(spec: Spec, on: torch.device, seconds: float, names: list[str], d
             r = model_row(spec, name, on, seconds)
             print(f"{name:<28}{r['steps_per_s']:>9.2f} steps/s {r['memory_gb']:>7.2f} GB {r['slices']:>3} slice(s) "
                   f"{r['tflop_per_step']:>9.3g} TFLOP/step {r['tflop_per_s']:>9.3g} TFLOP/s  "
-                  f"loss vs CPU fp32 {r['loss_gap']:.1e}", flush=True)
+                  f"loss vs CPU fp32 {r['loss_gap']:.1e}  host batch {r['batch_ms']:.0f} ms", flush=True)
         except Exception as error:  # noqa: BLE001  (reported in the row and on stderr)
             traceback.print_exc()
             r = {"model": name, "failed": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
@@ -212,10 +239,11 @@ def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: f
     failed = [r["model"] for r in rows if "failed" in r]
     md = ["# The paper profile on this device (`python -m tools.gpu_check`)", "", *head, "",
           "| model | steps / s | peak memory (GB) | slices a step | TFLOP / step | TFLOP / s | first losses against "
-          "CPU fp32 (largest relative gap) |", "|---|---|---|---|---|---|---|"]
-    md += [f"| {r['model']} | failed: {r['failed']} ||||||" if "failed" in r else
+          "CPU fp32 (largest relative gap) | a host batch, one thread (ms) |", "|---|---|---|---|---|---|---|---|"]
+    md += [f"| {r['model']} | failed: {r['failed']} |||||||" if "failed" in r else
            f"| {r['model']} | {r['steps_per_s']:.2f} | {r['memory_gb']:.2f} | {r['slices']} | "
-           f"{r['tflop_per_step']:.3g} | {r['tflop_per_s']:.3g} | {r['loss_gap']:.1e} |" for r in rows]
+           f"{r['tflop_per_step']:.3g} | {r['tflop_per_s']:.3g} | {r['loss_gap']:.1e} | {r['batch_ms']:.0f} |"
+           for r in rows]
     if pending:
         md += ["", f"Not measured (the check stopped before them): {', '.join(pending)}."]
     md += ["", "Inference, megapixels per second at the paper's test size: "

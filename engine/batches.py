@@ -1,0 +1,65 @@
+"""The batches of the training steps: made by the loop itself, or ahead of it by worker processes
+(`train.loader_workers`). A step's batch is drawn from the seed and the step's number alone, so a batch made
+ahead, in another process, is the one the loop would make: the choice changes time, never bytes.
+
+On a GPU the step waits for a batch made on the host (a 5-frame batch of 32 crops takes longer than a Deformable
+3D step on an H200: README); workers make the next ones meanwhile, in pinned memory, which the step copies
+without waiting. On the CPU the step has every core already: auto makes none there.
+"""
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from core.spec import Train
+from core.training_data import TrainingSequences
+
+AUTO_WORKERS_CUDA = 4
+
+
+def step_batch(data: TrainingSequences, objective, cfg: Train, step: int, frames: int, degradation) -> dict:
+    """The batch of a step on the host: the degradation's draws, then the objective's (objectives/base.py). The
+    step's random stream is spent once the draws are made: the loss has no use for it."""
+    batch = data.batch(cfg.seed, step, cfg.batch, cfg.crop, frames, degradation)
+    batch |= objective.draw(batch)
+    del batch["generator"]
+    return batch
+
+
+class StepBatches(Dataset):
+    """The host batch of each step, by the step's number."""
+
+    def __init__(self, data: TrainingSequences, objective, cfg: Train, frames: int, degradation):
+        self.data, self.objective, self.cfg, self.frames, self.degradation = data, objective, cfg, frames, degradation
+
+    def __len__(self) -> int:
+        return self.cfg.steps
+
+    def __getitem__(self, step: int) -> dict:
+        return step_batch(self.data, self.objective, self.cfg, step, self.frames, self.degradation)
+
+
+def worker_count(setting: int | str, on: torch.device) -> int:
+    """The processes of `train.loader_workers` on the device `on`."""
+    if setting == "auto":
+        return AUTO_WORKERS_CUDA if on.type == "cuda" else 0
+    return setting
+
+
+def process_context():
+    """A fork server where the platform has one (a plain fork of a process with torch's threads is unsafe),
+    else spawn (Windows)."""
+    return multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                       else "spawn")
+
+
+def step_batches(batches: StepBatches, first: int, last: int, workers: int, pin: bool) -> Iterator[dict]:
+    """The batches of steps first ... last - 1, in order: made here one by one (workers 0), or by `workers`
+    processes ahead of the loop, two each, in pinned memory when `pin`."""
+    if not workers:
+        return (batches[step] for step in range(first, last))
+    return iter(DataLoader(batches, batch_size=None, sampler=range(first, last), num_workers=workers,
+                           pin_memory=pin, prefetch_factor=2, multiprocessing_context=process_context()))
