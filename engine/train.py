@@ -151,8 +151,8 @@ def fitting_step(net, optimiser, objective, batch: dict, step: int, steps: int, 
     batch in the next larger number of slices that divides it (`backward`), so a profile sized for one card runs
     on a smaller one. Under torchrun (alone False) the processes would disagree on the slices: no retry."""
     size = len(batch["clean"])
+    optimiser.zero_grad(set_to_none=True)
     while True:
-        optimiser.zero_grad(set_to_none=True)
         try:
             loss = backward(net, objective, batch, step, steps, slices)
             break
