@@ -9,7 +9,7 @@ from models.checkpoint import model_spec
 from objectives.losses import reconstruction_loss
 from degradations.raw_noise import add_noise, noise_map
 
-VIDEO = {"deformable_2d_per_frame", "deformable_3d", "direct"}
+VIDEO = {"deformable_2d_per_frame", "deformable_3d", "direct", "fastdvdnet"}
 SINGLE = {"blindspot"}  # a single-image, non-blind network only (HQ-SSL)
 CASES = [(arch, frames, blind) for arch in sorted(models.MODELS)
          for frames in ((5,) if arch in VIDEO else (1, 5) if arch in ("kpn", "unet") else (1,))
@@ -22,6 +22,7 @@ def build(arch, frames, blind, **kw):
     torch.manual_seed(0)
     takes = models.MODELS.get(arch).train_settings
     sizes = {k: v for k, v in {"width": 4, "weight_width": 8}.items() if k in takes}
+    sizes |= {"width": 4, "per_frame": 2} if arch == "fastdvdnet" else {}
     return models.build(arch, frames=frames, **sizes, **({} if arch in SINGLE else {"blind": blind}), **kw)
 
 
@@ -200,3 +201,27 @@ def test_auto_precision_keeps_fp32_for_a_model_that_bf16_does_not_pay():
     assert model_spec("d2d", spec.models["d2d"], auto)["precision"] == resolve("auto", "cpu")
     forced = replace(spec.train, precision="bf16")
     assert model_spec("svrnn", spec.models["svrnn"], forced)["precision"] == "bf16"
+
+
+def test_fastdvdnet_denoises_three_triplets_then_their_middles_and_uses_its_noise_map():
+    """FastDVDnet's two stages: the first block (shared weights) runs on frames (1, 2, 3), (2, 3, 4), (3, 4, 5),
+    the second on the three results; every frame reaches the output; the non-blind model reads its noise map,
+    the blind one has no input for it; and five frames are required."""
+    from core.colour import linear_to_srgb
+
+    model = build("fastdvdnet", 5, False).eval()
+    seen = []
+    model.stage1.register_forward_hook(lambda module, args, out: seen.append(args[0].clone()))
+    x = torch.rand(1, 5, 16, 20, requires_grad=True)
+    nmap = torch.full((1, 1, 16, 20), 0.02)
+    model(x, nmap).sum().backward()
+    srgb = linear_to_srgb(x.detach())  # its residuals are taken in sRGB, as DnCNN's
+    assert len(seen) == 3 and all(torch.equal(seen[k], srgb[:, k:k + 3]) for k in range(3))
+    assert all(x.grad[0, t].abs().sum() > 0 for t in range(5))
+    with torch.no_grad():
+        assert not torch.allclose(model(x, nmap), model(x, 4 * nmap))
+        blind = build("fastdvdnet", 5, True).eval()
+        assert torch.equal(blind(x, nmap), blind(x, 4 * nmap))
+    assert blind.stage1.input[0].in_channels == 3 and model.stage1.input[0].in_channels == 6
+    with pytest.raises(ValueError, match="five frames"):
+        models.build("fastdvdnet", frames=3)
