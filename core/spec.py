@@ -254,6 +254,8 @@ class BaselineEntry(Rows):
 class OwnData(Section):
     test_frames: Names = setting("a list of distinct models trained without clean frames",
                                  "models trained again on each level's noisy test frames")
+    whole_frames: bool = setting("true or false", "train on whole frames (square, their shorter side), the batch "
+                                 "shrunk to keep a step's pixels, instead of train.crop crops")
 
 
 class Gauss(Section):

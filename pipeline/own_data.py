@@ -40,7 +40,7 @@ def train_and_score(name: str, spec: Spec, noisy: dict, clean_refs: np.ndarray, 
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
         model_file = train_on_noisy(name, spec, sequences.reshape(n * t, h, w), np.arange(n) * t, Path(tmp), lr,
-                                    sigma)
+                                    sigma, spec.own_data.whole_frames)
         seconds = time.perf_counter() - began
         model = load_model(model_file, device(spec.train.device))
     out, per_sequence, _ = run_model(model, sequences, DEGRADATIONS.build("observed", **sigma), sigma)

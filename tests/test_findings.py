@@ -163,3 +163,22 @@ def test_the_run_summary_holds_each_study_s_findings_held_and_the_headline_pairs
     headline = [(2, "d2d"), (2, "bm3d"), (3, "d3d"), (3, "bm4d")]
     assert summary(default_spec(), ours, found, headline) == {"held_xu2019": 2, "held_ssl": 0, "d2d": 33.5,
                                                                "bm3d": 34.5, "d3d": 35.5}
+
+
+def test_deformable_3d_against_fastdvdnet_is_decided_with_its_margin_and_the_true_order():
+    """The comparison after the paper: Deformable 3D against FastDVDnet, blind and non-blind, every level; it
+    holds only when every gap clears the margin, fails when one falls below minus the margin, and the evidence
+    prints the true relation."""
+    from studies.xu2019 import beside_the_paper
+
+    def results(fast, fast_blind):
+        return pd.concat([made_up(), pd.DataFrame(rows(3, "Deformable 3D 3x3x3", 36.7, 1) + rows(3, "FastDVDnet", fast)
+                                                  + rows(3, "FastDVDnet", fast_blind, 1))])
+
+    ahead = beside_the_paper(results(36.0, 36.0), "Deformable 3D 3x3x3", "FastDVDnet", list(LEVELS), 0.3)
+    assert ahead.verdict == "holds" and "low: 36.90 > 36.00" in ahead.evidence and "blind high: 35.70 > 35.00" in ahead.evidence
+    behind = beside_the_paper(results(37.5, 36.6), "Deformable 3D 3x3x3", "FastDVDnet", list(LEVELS), 0.3)
+    assert behind.verdict == "does not hold" and "low: 36.90 < 37.50" in behind.evidence
+    close = beside_the_paper(results(36.8, 36.6), "Deformable 3D 3x3x3", "FastDVDnet", list(LEVELS), 0.3)
+    assert close.verdict == "within noise" and "(margin 0.30 dB)" in close.evidence
+    assert beside_the_paper(made_up(), "Deformable 3D 3x3x3", "FastDVDnet", list(LEVELS), 0.3).verdict == "not measured"

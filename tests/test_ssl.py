@@ -108,6 +108,27 @@ def test_only_objectives_without_clean_targets_train_on_noisy_frames_alone(tmp_p
     assert p.models["n2v"].degradation_args == {"sigma_s": 1e-3, "sigma_r": 1e-2}
 
 
+def test_own_data_on_whole_frames_keeps_the_pixels_of_a_step(tmp_path, monkeypatch):
+    """own_data.whole_frames: crops of the frames' shorter side, as many a step as keep train.batch x train.crop^2
+    pixels (at least one); and the training run is handed those sizes."""
+    import engine.own_data as own_data
+    from core.spec import replace
+
+    train = replace(default_spec().train, batch=8, crop=48)
+    assert (own_data.whole_frame_training(train, (96, 96)).crop, own_data.whole_frame_training(train, (96, 96)).batch) == (96, 2)
+    assert own_data.whole_frame_training(train, (100, 140)).crop == 100
+    assert own_data.whole_frame_training(train, (100, 140)).batch == 2  # 8 x 48^2 / 100^2 = 1.84
+    assert own_data.whole_frame_training(train, (720, 1280)).batch == 1
+    seen = {}
+    monkeypatch.setattr(own_data, "train", lambda run, out, checkpoint: seen.update(crop=run.train.crop,
+                                                                                    batch=run.train.batch))
+    frames, starts = np.zeros((10, 64, 80), np.float32), np.arange(2) * 5
+    for whole, expected in ((True, (64, 4)), (False, (train.crop, train.batch))):
+        spec = default_spec().model_copy(update={"train": train})
+        own_data.train_on_noisy("n2v", spec, frames, starts, tmp_path, 1e-3, {"sigma_s": 1e-3, "sigma_r": 1e-2}, whole)
+        assert (seen["crop"], seen["batch"]) == expected
+
+
 def test_the_observed_degradation_adds_nothing_and_conditions_on_the_known_noise():
     d = DEGRADATIONS.build("observed", sigma_s=4e-3, sigma_r=0.02)
     noisy = torch.rand(3, 1, 8, 8)
