@@ -41,9 +41,15 @@ def default_spec():
     return load_spec(ROOT / "params.yaml")
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+def run(cmd: list[str], cwd: Path, check: bool = True, log: Path | None = None) -> subprocess.CompletedProcess:
+    """Run cmd in cwd; with `log`, its output goes to that file as it comes (what a killed run leaves behind)."""
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}  # no usage report from a test run
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    if log is None:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    else:
+        with open(log, "w") as out:
+            proc = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+        proc.stdout, proc.stderr = Path(log).read_text(), ""
     if check and proc.returncode:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
@@ -58,8 +64,9 @@ def git_repo(path: Path) -> None:
     run(["git", "commit", "-qm", "project"], path)
 
 
-def repro_tiny(path: Path, trim=None) -> Path:
-    """The project copied to path under the tiny profile (params trimmed by `trim`), after a full `dvc repro`."""
+def repro_tiny(path: Path, trim=None, log: Path | None = None) -> Path:
+    """The project copied to path under the tiny profile (params trimmed by `trim`), after a full `dvc repro`
+    (its output streamed to `log` when given)."""
     copy_project(path)
     run(["python", "-m", "tools.profile", "tiny"], path)
     if trim:
@@ -69,7 +76,7 @@ def repro_tiny(path: Path, trim=None) -> Path:
         trim(params)
         (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git_repo(path)
-    proc = run(["dvc", "repro"], path)
+    proc = run(["dvc", "repro"], path, log=log)
     (path / "repro.log").write_text(proc.stdout)
     run(["git", "add", "-A"], path)
     run(["git", "commit", "-qm", "tiny run"], path)

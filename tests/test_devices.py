@@ -105,3 +105,18 @@ def test_a_stopped_gpu_check_keeps_the_rows_it_measured(tmp_path, monkeypatch):
     text = out.read_text()
     assert "| d2d | " in text and "| dncnn |" not in text
     assert "Not measured (the check stopped before them): dncnn, kpn5_image." in text
+
+
+def test_the_end_to_end_check_streams_dvc_output_to_its_log(tmp_path):
+    """tools.gpu_check --e2e: the command's output goes to the log file itself (a run killed by a time limit
+    leaves the stages it got through), and a failure still quotes it."""
+    import sys
+
+    from tests.conftest import run
+
+    log = tmp_path / "e2e.log"
+    proc = run([sys.executable, "-c", "print('stage a'); print('stage b')"], tmp_path, log=log)
+    assert log.read_text() == "stage a\nstage b\n" == proc.stdout
+    with pytest.raises(AssertionError, match="stage c"):
+        run([sys.executable, "-c", "print('stage c'); raise SystemExit(3)"], tmp_path, log=log)
+    assert log.read_text() == "stage c\n"

@@ -17,7 +17,7 @@ test suite runs it). Two GPUs compare line by line: every figure is per model, i
 4. The projected hours of the paper profile's training, per table: each model's steps x rates of the grid x its
    measured seconds per step (evaluation and the data stages not included).
 5. With --e2e: the tiny profile's whole `dvc repro` on this device, in a copy of the project: its wall time
-   (--e2e-only: that alone, added to an existing report).
+   (--e2e-only: that alone, added to an existing report); its output streams to gpu_check.e2e.log beside it.
 
 Without a GPU, `--estimate 100` prints only the counted work per step and the hours it would take at an assumed
 100 TFLOP/s sustained: an estimate (the README's paper-profile costs), which the measured TFLOP/s above replace.
@@ -223,13 +223,14 @@ def estimate(spec: Spec, tflops: float, names: list[str]) -> str:
                               + f"; all models {hours['all']:.0f} GPU-hours (an estimate)"])
 
 
-def tiny_repro(on: torch.device) -> float:
-    """Wall seconds of the tiny profile's whole `dvc repro` in a copy of the project, on this device."""
+def tiny_repro(log: Path) -> float:
+    """Wall seconds of the tiny profile's whole `dvc repro` in a copy of the project, on this device; its output
+    streams to `log`, so a run stopped by a time limit shows the stage it was in."""
     from tests.conftest import repro_tiny
 
     with tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
-        repro_tiny(Path(folder))
+        repro_tiny(Path(folder), log=log)
         return time.perf_counter() - began
 
 
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     on = torch.device("cpu") if args.dry else device("cuda")
     out = Path(args.out)
     if args.e2e_only:  # a separate process: the packages only the pipeline needs are not loaded by the check
-        out.write_text(out.read_text() + "\n" + e2e_line(tiny_repro(on)) + "\n")
+        out.write_text(out.read_text() + "\n" + e2e_line(tiny_repro(out.with_suffix(".e2e.log"))) + "\n")
         return print(out.read_text())
     configure(on, spec.train.deterministic)
     precision = resolve(spec.train.precision, on)
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     infer = {n: inference_mps(spec, n, on, size) for n in ("d3d", "kpn5_video") if n in spec.models}
     text = write(rows, infer)  # kept if the end-to-end run fails
     if args.e2e:
-        text = write(rows, infer, tiny_repro(on))
+        text = write(rows, infer, tiny_repro(out.with_suffix(".e2e.log")))
     print(text)
 
 
