@@ -9,13 +9,16 @@ may be negative (SVRNN bounds them in (-1, 1)), so no log-space trick applies.
 
 On the CPU the sweep is a fused numba kernel, forward and backward (a torch.autograd.Function); the backward pass
 sweeps the other way: with g_t = dL/dh_t + p_{t+1} g_{t+1}, dL/dx_t = (1 - p_t) g_t and
-dL/dp_t = (h_{t-1} - x_t) g_t. On CUDA (and as the reference the tests hold the kernel to) the plain PyTorch
-loop runs over the scan length, one slice per step.
+dL/dp_t = (h_{t-1} - x_t) g_t. On CUDA a parallel scan of the affine maps h -> p h + (1 - p) x runs in
+ceil(log2 L) whole-tensor steps (Hillis and Steele: no division, so any sign of p), autograd doing its backward;
+the H200 check timed the plain loop there at 4.25 SVRNN steps a second (reports/gpu_check.md). The plain PyTorch
+loop over the scan length, one slice per step, is the reference the tests hold both to.
 """
 from __future__ import annotations
 
 import numba
 import torch
+import torch.nn.functional as F
 
 import core.numba_threads  # noqa: F401  (the threading layer, before any parallel call)
 
@@ -91,17 +94,32 @@ def scan_torch(x: torch.Tensor, p: torch.Tensor, direction: str) -> torch.Tensor
     return torch.stack(out, dim=axis)
 
 
+def scan_parallel(x: torch.Tensor, p: torch.Tensor, direction: str) -> torch.Tensor:
+    """The recurrence in ceil(log2 L) steps: after the step of span d, (a_t, b_t) is the composition of the maps
+    of the d steps ending at t (a_t h + b_t), so b_t ends as h_t; zeros enter before the first step."""
+    a = _to_rows(p, direction)
+    b = (1 - a) * _to_rows(x, direction)
+    span = 1
+    while span < b.shape[-1]:
+        b = b + a * F.pad(b[:, :-span], (span, 0))
+        a = a * F.pad(a[:, :-span], (span, 0))
+        span *= 2
+    return _from_rows(b, x.shape, direction)
+
+
 def scan(x: torch.Tensor, p: torch.Tensor, direction: str) -> torch.Tensor:
-    """h of the recurrence along `direction`: the numba kernel on the CPU, the PyTorch loop elsewhere."""
+    """h of the recurrence along `direction`: the numba kernel on the CPU, the parallel scan on other devices."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction is {direction!r}; valid: {', '.join(DIRECTIONS)}")
     if x.shape != p.shape or x.ndim != 4:
         raise ValueError(f"x and p must both be [B, C, H, W]; got {tuple(x.shape)} and {tuple(p.shape)}")
     if x.device.type == "cpu" and x.dtype == torch.bfloat16:
         x = x.float()  # a bf16 forward (models/compute.py): the recurrence is summed in float32
-    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+    if x.device.type != "cpu":
+        return scan_parallel(x, p, direction)
+    if x.dtype not in (torch.float32, torch.float64):
         return scan_torch(x, p, direction)
     return _NumbaScan.apply(x, p.to(x.dtype), direction)
 
 
-__all__ = ["DIRECTIONS", "scan", "scan_torch"]
+__all__ = ["DIRECTIONS", "scan", "scan_parallel", "scan_torch"]

@@ -306,12 +306,13 @@ def bench_nlrn_training(name: str = "nlrn", card_gb: float = 40.0) -> None:
 
 
 def bench_scan(shape=(1, 16, 128, 128), runs: int = 5) -> None:
-    """SVRNN's four-direction recurrence, forward and backward: the numba kernel against the PyTorch loop."""
-    from ops.recurrent_scan import DIRECTIONS, scan, scan_torch
+    """SVRNN's four-direction recurrence, forward and backward: the numba kernel, the parallel scan (the CUDA
+    path, here on the CPU) and the PyTorch loop."""
+    from ops.recurrent_scan import DIRECTIONS, scan, scan_parallel, scan_torch
 
     g = torch.Generator().manual_seed(0)
     x, p = torch.randn(shape, generator=g), torch.rand(shape, generator=g) * 1.8 - 0.9
-    for name, fn in (("numba kernel", scan), ("PyTorch loop", scan_torch)):
+    for name, fn in (("numba kernel", scan), ("parallel scan", scan_parallel), ("PyTorch loop", scan_torch)):
         def sweep():
             xs, ps = x.clone().requires_grad_(), p.clone().requires_grad_()
             sum(fn(xs, ps, d) for d in DIRECTIONS).sum().backward()
