@@ -281,6 +281,9 @@ def main(argv: list[str] | None = None) -> None:
     on = torch.device("cpu") if args.dry else device("cuda")
     out = Path(args.out)
     if args.e2e_only:  # a separate process: the packages only the pipeline needs are not loaded by the check
+        if not out.exists():
+            raise SystemExit(f"error: --e2e-only adds a line to the report {out}, which does not exist; run "
+                             "`python -m tools.gpu_check` first or name the report with --out")
         out.write_text(out.read_text() + "\n" + e2e_line(tiny_repro(out.with_suffix(".e2e.log"))) + "\n")
         return print(out.read_text())
     configure(on, spec.train.deterministic)
