@@ -187,7 +187,8 @@ class Train(Section):
     device: Literal["auto", "cpu", "cuda"] = setting(
         "auto (the first CUDA card when one is visible), cpu or cuda", "where models train and run")
     loader_workers: Union[Literal["auto"], Annotated[int, Field(ge=0)]] = setting(
-        "auto (0 on the CPU, 4 on CUDA) or an integer >= 0 (0: the loop makes each batch itself)",
+        "auto (4 on CUDA for a video model's run of 1000 steps or more, else 0) or an integer >= 0 (0: the loop "
+        "makes each batch itself)",
         "processes making the next steps' batches while a step runs (pinned memory on CUDA)")
     precision: Literal["auto", "bf16", "fp32"] = setting(
         "auto (bf16 where the device has it natively), bf16 or fp32", "arithmetic of training and inference")

@@ -18,6 +18,7 @@ from core.spec import Train
 from core.training_data import TrainingSequences
 
 AUTO_WORKERS_CUDA = 4
+AUTO_MIN_STEPS = 1000  # a worker starts in seconds (it imports torch): a shorter run does not repay it
 
 
 def step_batch(data: TrainingSequences, objective, cfg: Train, step: int, frames: int, degradation) -> dict:
@@ -42,10 +43,12 @@ class StepBatches(Dataset):
         return step_batch(self.data, self.objective, self.cfg, step, self.frames, self.degradation)
 
 
-def worker_count(setting: int | str, on: torch.device) -> int:
-    """The processes of `train.loader_workers` on the device `on`."""
+def worker_count(setting: int | str, on: torch.device, frames: int, steps: int) -> int:
+    """The processes of `train.loader_workers` for a run of `steps` steps on `on` of crops of `frames` frames. Auto:
+    AUTO_WORKERS_CUDA on CUDA for a video model's run of AUTO_MIN_STEPS steps or more, else none; on an H200 they
+    repaid a video batch only (the figures: README, "The paper profile")."""
     if setting == "auto":
-        return AUTO_WORKERS_CUDA if on.type == "cuda" else 0
+        return AUTO_WORKERS_CUDA if on.type == "cuda" and frames > 1 and steps >= AUTO_MIN_STEPS else 0
     return setting
 
 

@@ -304,8 +304,8 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
     bar = tqdm(range(t.start, last), initial=t.start, total=steps, desc=f"train {run.name}", disable=not t.main)
     began, pending = time.perf_counter(), []
     t.model.train()
-    batches = step_batches(t.batches, t.start, last, worker_count(t.cfg.loader_workers, t.dist.device),
-                           pin=t.dist.device.type == "cuda")
+    workers = worker_count(t.cfg.loader_workers, t.dist.device, t.frames, steps)
+    batches = step_batches(t.batches, t.start, last, workers, pin=t.dist.device.type == "cuda")
     for step, batch in zip(bar, batches):
         pending.append(t.step(net, step, mine, batch))
         if (step + 1) % t.cfg.checkpoint_every == 0 or step + 1 == last:

@@ -3,6 +3,8 @@ shapes and devices but no data, so a tensor made on the host inside a forward, a
 a mask, a scale) stops it as it would stop a CUDA run; at the paper's sizes as well, which cost nothing there."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import yaml
@@ -72,7 +74,10 @@ def test_the_gpu_check_runs_dry_on_the_cpu(tmp_path, capsys):
     from tools.gpu_check import main, paper_spec, step_flops
 
     out = tmp_path / "gpu_check.md"
-    main(["--dry", "--seconds", "0.05", "--models", "d2d", "dncnn", "--out", str(out)])
+    main(["--dry", "--seconds", "0.05", "--models", "d2d", "dncnn", "--fed", "d2d", "--out", str(out)])
+    fed = re.search(r"steps per second by loader workers: d2d 0 workers ([\d.]+), 2 workers ([\d.]+)\.",
+                    out.read_text())
+    assert fed and float(fed[1]) > 0 and float(fed[2]) > 0
     rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| d2d") or
             line.startswith("| dncnn")]
     assert len(rows) == 2 and all(float(r[1]) > 0 and r[3] == "1" and float(r[6].rstrip(" |")) < 0.1 for r in rows)

@@ -115,6 +115,19 @@ def test_batches_made_ahead_by_worker_processes_train_the_same_bytes(project, na
     assert Path("loop/model.pt").read_bytes() == Path("mixed/model.pt").read_bytes()
 
 
+def test_auto_loader_workers_serve_long_video_runs_on_cuda_only():
+    """Auto: workers where they repaid their start on an H200 (a video batch, a run of 1000 steps or more), none on
+    the CPU, whose cores the step uses; a number is taken as given."""
+    from engine.batches import AUTO_MIN_STEPS, AUTO_WORKERS_CUDA, worker_count
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert worker_count("auto", cuda, 5, AUTO_MIN_STEPS) == AUTO_WORKERS_CUDA == 4
+    assert worker_count("auto", cuda, 5, AUTO_MIN_STEPS - 1) == 0
+    assert worker_count("auto", cuda, 1, 200000) == 0
+    assert worker_count("auto", cpu, 5, 200000) == 0
+    assert worker_count(3, cpu, 1, 3) == 3
+
+
 def test_a_diverging_run_is_refused_not_saved(project):
     with pytest.raises(InputError, match="training dncnn diverged: its loss rose from"):
         train_stage.train(Run.of(small_params(steps=20), "dncnn", 1e3), Path("out"), Path("ck.pt"))

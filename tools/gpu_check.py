@@ -32,13 +32,17 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 
 import degradations  # noqa: F401  (registers)
 from core.imports import ROOT
+from core.frames import save_shard
 from core.spec import Spec
+from core.training_data import TrainingSequences
 from degradations import degradation_for
+from engine.batches import AUTO_WORKERS_CUDA, StepBatches, step_batches
 from engine.train import fitting_step, on_device
 from models.checkpoint import build_model, model_spec
 from models.compute import configure, device, resolve
@@ -47,6 +51,8 @@ from tools.profile import merge
 
 FIRST_STEPS = 3  # steps compared against the CPU's float32
 REFERENCE_CROP = 32  # their crop: the CPU's float32 of NLRN at the paper's 128 px needs tens of GB
+FED_FRAMES = 16  # frames of the random training video the fed loop crops from
+FED_MODELS = ("d3d", "kpn5_video", "d2d")  # the models whose host batch is slowest against their step
 
 
 def paper_spec(dry: bool) -> Spec:
@@ -135,18 +141,46 @@ def speed(spec: Spec, name: str, on: torch.device, seconds: float) -> tuple[floa
     at the profile's sizes."""
     if on.type == "cuda":
         torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(on)
     model, opt, objective, b = setup(spec, name, on, None, spec.train.batch)
     slices = 1
     for step in (0, 1):  # warm-up: the slices that fit, kernel choice (cudnn.benchmark, oneDNN), the allocator
         slices = fitting_step(model, opt, objective, b, step, spec.train.steps, slices)[1]
     sync(on)
+    if on.type == "cuda":  # the peak of the steps measured, not of a first try that did not fit
+        torch.cuda.reset_peak_memory_stats(on)
     done, began = 0, time.perf_counter()
     while done == 0 or time.perf_counter() - began < seconds:
         slices = fitting_step(model, opt, objective, b, 2 + done, spec.train.steps, slices)[1]
         done += 1
         sync(on)
     return done / (time.perf_counter() - began), peak_memory_gb(on), slices
+
+
+def fed_speed(spec: Spec, name: str, on: torch.device, seconds: float, workers: int) -> float:
+    """Steps per second over about `seconds` (after two warm-up steps) with each step's batch made on the host as
+    training makes it (engine/batches.py: `workers` loader processes, pinned on CUDA), from random frames."""
+    model, opt, objective, _ = setup(spec, name, on, None, 1)
+    d = degradation_for(spec.models[name])
+    length = d.window or spec.data.length
+    with tempfile.TemporaryDirectory() as folder:
+        rng = np.random.default_rng(0)
+        save_shard(Path(folder) / "frames.npz", frames=rng.random((FED_FRAMES, 2 * spec.train.crop,
+                   2 * spec.train.crop), dtype=np.float32), starts=np.arange(FED_FRAMES - length + 1))
+        made = StepBatches(TrainingSequences(folder, length, spec.train.crop), objective, spec.train,
+                           d.window or model.frames, d)
+        slices, done, began = 1, 0, 0.0
+        for step, batch in enumerate(step_batches(made, 0, spec.train.steps, workers, pin=on.type == "cuda")):
+            slices = fitting_step(model, opt, objective, on_device(batch, slice(None), on), step,
+                                  spec.train.steps, slices)[1]
+            if step == 1:
+                sync(on)
+                began = time.perf_counter()
+            elif step > 1:
+                done += 1
+                if time.perf_counter() - began >= seconds:
+                    break
+        sync(on)
+    return done / (time.perf_counter() - began)
 
 
 def inference_mps(spec: Spec, name: str, on: torch.device, size: int, runs: int = 3) -> float:
@@ -235,8 +269,9 @@ def tiny_repro(log: Path) -> float:
 
 
 def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: float | None,
-             pending: list[str] = ()) -> str:
-    """The report; `pending`: models not measured yet (the check was stopped, or is still running)."""
+             pending: list[str] = (), fed: dict | None = None) -> str:
+    """The report; `pending`: models not measured yet (the check was stopped, or is still running); `fed`:
+    model -> {loader workers: steps/s} of the loop fed from the host."""
     failed = [r["model"] for r in rows if "failed" in r]
     md = ["# The paper profile on this device (`python -m tools.gpu_check`)", "", *head, "",
           "| model | steps / s | peak memory (GB) | slices a step | TFLOP / step | TFLOP / s | first losses against "
@@ -254,6 +289,10 @@ def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: f
            "data stages not included): " + ", ".join(f"table {k} {v:.1f}" for k, v in hours.items() if k != "all")
            + f"; all models {hours['all']:.1f}" + (f" (not counted, failed: {', '.join(failed)})" if failed else "")
            + "."]
+    if fed:
+        md += ["", "Fed from the host as training is (engine/batches.py), steps per second by loader workers: "
+               + "; ".join(f"{m} " + ", ".join(f"{w} workers {v:.2f}" for w, v in by.items())
+                           for m, by in fed.items()) + "."]
     if e2e is not None:
         md += ["", e2e_line(e2e)]
     return "\n".join(md) + "\n"
@@ -272,6 +311,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--e2e-only", action="store_true",
                         help="only the tiny profile's dvc repro, its line added to the report at --out")
     parser.add_argument("--out", default=str(ROOT / "reports/gpu_check.md"))
+    parser.add_argument("--memory", type=float, metavar="GB",
+                        help="use at most this much device memory, as a card of that size would")
+    parser.add_argument("--fed", nargs="*", default=list(FED_MODELS),
+                        help="models also measured fed from the host, with 0 and the auto loader workers")
     parser.add_argument("--estimate", type=float, metavar="TFLOPS",
                         help="no measurement: the projected hours at this assumed sustained TFLOP/s")
     args = parser.parse_args(argv)
@@ -287,9 +330,13 @@ def main(argv: list[str] | None = None) -> None:
         out.write_text(out.read_text() + "\n" + e2e_line(tiny_repro(out.with_suffix(".e2e.log"))) + "\n")
         return print(out.read_text())
     configure(on, spec.train.deterministic)
+    total = torch.cuda.get_device_properties(on).total_memory / 1e9 if on.type == "cuda" else 0.0
+    if args.memory and on.type == "cuda":
+        torch.cuda.set_per_process_memory_fraction(min(args.memory / total, 1.0), on.index or 0)
     precision = resolve(spec.train.precision, on)
     name = torch.cuda.get_device_name(on) if on.type == "cuda" else "CPU (dry run at the tiny profile's sizes)"
-    memory = f", {torch.cuda.get_device_properties(on).total_memory / 1e9:.0f} GB" if on.type == "cuda" else ""
+    memory = f", {total:.0f} GB" + (f", capped at {args.memory:g} GB (--memory)" if args.memory else "") \
+        if on.type == "cuda" else ""
     head = [f"torch {torch.__version__}; {name}{memory}; arithmetic {precision} (train.precision: "
             f"{spec.train.precision}; fp32 under auto for a model whose bf16 does not pay: bf16_pays); "
             f"batch {spec.train.batch}, crop {spec.train.crop}, width {spec.train.width}; "
@@ -298,17 +345,23 @@ def main(argv: list[str] | None = None) -> None:
     names = args.models or list(spec.models)
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    def write(rows: list[dict], infer: dict, e2e: float | None = None) -> str:
-        text = markdown(head, rows, infer, projection(spec, rows), e2e, names[len(rows):])
+    def write(rows: list[dict], infer: dict, fed: dict | None = None, e2e: float | None = None) -> str:
+        text = markdown(head, rows, infer, projection(spec, rows), e2e, names[len(rows):], fed)
         out.write_text(text)
         return text
 
     rows = model_rows(spec, on, args.seconds, names, lambda rows: write(rows, {}))
     size = spec.scenes.test_crop
     infer = {n: inference_mps(spec, n, on, size) for n in ("d3d", "kpn5_video") if n in spec.models}
-    text = write(rows, infer)  # kept if the end-to-end run fails
+    fed: dict[str, dict[int, float]] = {}
+    for n in (m for m in args.fed if m in spec.models):
+        fed[n] = {w: fed_speed(spec, n, on, args.seconds, w) for w in (0, 2 if args.dry else AUTO_WORKERS_CUDA)}
+        print(f"{n:<28}fed from the host: " + ", ".join(f"{w} workers {v:.2f} steps/s" for w, v in fed[n].items()),
+              flush=True)
+        write(rows, infer, fed)
+    text = write(rows, infer, fed)  # kept if the end-to-end run fails
     if args.e2e:
-        text = write(rows, infer, tiny_repro(out.with_suffix(".e2e.log")))
+        text = write(rows, infer, fed, tiny_repro(out.with_suffix(".e2e.log")))
     print(text)
 
 
