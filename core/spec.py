@@ -190,6 +190,9 @@ class Train(Section):
         "auto (4 on CUDA for a video model's run of 1000 steps or more, else 0) or an integer >= 0 (0: the loop "
         "makes each batch itself)",
         "processes making the next steps' batches while a step runs (pinned memory on CUDA)")
+    batch_parts: Union[Literal["auto"], Annotated[int, Field(ge=1)]] = setting(
+        "auto (the process count) or an integer >= 1 dividing train.batch",
+        "independent random streams a step's batch is drawn in; under torchrun each process draws its own")
     precision: Literal["auto", "bf16", "fp32"] = setting(
         "auto (bf16 where the device has it natively), bf16 or fp32", "arithmetic of training and inference")
     channels_last: bool = setting("true or false", "convolution weights in channels-last memory layout")

@@ -60,10 +60,12 @@ class TrainingSequences:
             clean.append(patch)
         return torch.stack(clean)
 
-    def batch(self, seed: int, step: int, size: int, crop: int, frames: int, degradation) -> dict:
+    def batch(self, seed: int, step: int, size: int, crop: int, frames: int, degradation,
+              part: int | None = None) -> dict:
         """{"clean", "input", "condition", "params"} of one step (the degradation: degradations/base.py), and
-        "generator": the step's random stream,
+        "generator": the step's random stream (or its part `part`'s, an independent one: train.batch_parts),
         where an objective that needs more draws (a second noisy copy, a mask) continues."""
-        g = torch.Generator().manual_seed(derived_seed(seed, step))
+        stream = derived_seed(seed, step)
+        g = torch.Generator().manual_seed(stream if part is None else derived_seed(stream, f"part {part}"))
         clean = self.clean_batch(g, size, crop, frames)
         return {"clean": clean, **degradation.training_pair(clean, g), "generator": g}

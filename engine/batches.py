@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from core.config import InputError
 from core.spec import Train
 from core.training_data import TrainingSequences
 
@@ -21,26 +22,54 @@ AUTO_WORKERS_CUDA = 4
 AUTO_MIN_STEPS = 1000  # a worker starts in seconds (it imports torch): a shorter run does not repay it
 
 
-def step_batch(data: TrainingSequences, objective, cfg: Train, step: int, frames: int, degradation) -> dict:
-    """The batch of a step on the host: the degradation's draws, then the objective's (objectives/base.py). The
-    step's random stream is spent once the draws are made: the loss has no use for it."""
-    batch = data.batch(cfg.seed, step, cfg.batch, cfg.crop, frames, degradation)
-    batch |= objective.draw(batch)
-    del batch["generator"]
-    return batch
+def step_batch(data: TrainingSequences, objective, cfg: Train, step: int, frames: int, degradation,
+               parts: range = range(1), total: int = 1) -> dict:
+    """The batch of a step on the host: the degradation's draws, then the objective's (objectives/base.py). Drawn
+    in `total` parts of independent streams (train.batch_parts; one part: the step's own stream), of which this
+    makes `parts`, concatenated. The step's random stream is spent once the draws are made: the loss has no use
+    for it."""
+    made = []
+    for part in parts:
+        batch = data.batch(cfg.seed, step, cfg.batch // total, cfg.crop, frames, degradation,
+                           None if total == 1 else part)
+        batch |= objective.draw(batch)
+        del batch["generator"]
+        made.append(batch)
+    return made[0] if len(made) == 1 else concatenated(made)
+
+
+def concatenated(batches: list[dict]) -> dict:
+    """Batches joined along their first axis (tensors; dicts entry by entry; None stays None)."""
+    first = batches[0]
+    if isinstance(first, dict):
+        return {k: concatenated([b[k] for b in batches]) for k in first}
+    return None if first is None else torch.cat(batches)
+
+
+def batch_parts(setting: int | str, world: int, batch: int) -> int:
+    """The streams a step's batch is drawn in (train.batch_parts; auto: one per process), refused in one line
+    where the processes or the batch do not split over them."""
+    parts = world if setting == "auto" else setting
+    if parts % world or batch % parts:
+        raise InputError(f"train.batch_parts={parts} must be a multiple of the {world} process(es) and divide "
+                         f"train.batch={batch}; set train.batch_parts: auto or change the batch")
+    return parts
 
 
 class StepBatches(Dataset):
-    """The host batch of each step, by the step's number."""
+    """The host batch of each step, by the step's number: the parts `parts` of `total` (step_batch)."""
 
-    def __init__(self, data: TrainingSequences, objective, cfg: Train, frames: int, degradation):
+    def __init__(self, data: TrainingSequences, objective, cfg: Train, frames: int, degradation,
+                 parts: range = range(1), total: int = 1):
         self.data, self.objective, self.cfg, self.frames, self.degradation = data, objective, cfg, frames, degradation
+        self.parts, self.total = parts, total
 
     def __len__(self) -> int:
         return self.cfg.steps
 
     def __getitem__(self, step: int) -> dict:
-        return step_batch(self.data, self.objective, self.cfg, step, self.frames, self.degradation)
+        return step_batch(self.data, self.objective, self.cfg, step, self.frames, self.degradation, self.parts,
+                          self.total)
 
 
 def worker_count(setting: int | str, on: torch.device, frames: int, steps: int) -> int:

@@ -28,7 +28,7 @@ from core.spec import Train
 from core.seeds import seed_everything
 from core.training_data import TrainingSequences
 from degradations import degradation_for
-from engine.batches import StepBatches, step_batch, step_batches, worker_count
+from engine.batches import StepBatches, batch_parts, step_batch, step_batches, worker_count
 from engine.run import Run, resume_key
 from models.checkpoint import build_model, load_state, save_model
 from models.compute import configure, device
@@ -99,12 +99,10 @@ class Distributed:
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         return torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device.index])
 
-    def my_slice(self, batch_size: int) -> slice:
-        if batch_size % self.world:
-            raise InputError(f"train.batch={batch_size} does not split over {self.world} processes; "
-                             "make it a multiple of the process count")
-        per = batch_size // self.world
-        return slice(self.rank * per, (self.rank + 1) * per)
+    def my_parts(self, total: int) -> range:
+        """This process's parts of the `total` a batch is drawn in (engine.batches.batch_parts)."""
+        per = total // self.world
+        return range(self.rank * per, (self.rank + 1) * per)
 
     def close(self):
         if self.world > 1:
@@ -203,8 +201,12 @@ class Training:
         length = self.degradation.window or 2 * run.tau + 1
         self.frames = self.degradation.window or self.model.frames
         self.data = TrainingSequences(run.training_data, length, self.cfg.crop)
-        self.batches = StepBatches(self.data, self.objective, self.cfg, self.frames, self.degradation)
-        self.key, self.start, self.history, self.live = resume_key(run), 0, [], None
+        # Each process draws only its own parts of the batch; a run drawn in other parts is another run.
+        self.parts = batch_parts(self.cfg.batch_parts, self.dist.world, self.cfg.batch)
+        self.batches = StepBatches(self.data, self.objective, self.cfg, self.frames, self.degradation,
+                                   self.dist.my_parts(self.parts), self.parts)
+        self.key = resume_key(run) + ("" if self.parts == 1 else f"/{self.parts} parts")
+        self.start, self.history, self.live = 0, [], None
         self.slices = 1  # the batch's slices per step: more only where a step does not fit the device
 
     def resume(self, until: int | None = None) -> None:
@@ -229,14 +231,15 @@ class Training:
             self.live.step = s
             self.live.log_metric("train/loss", loss)
 
-    def step(self, net, step: int, mine: slice, batch: dict) -> torch.Tensor:
+    def step(self, net, step: int, batch: dict) -> torch.Tensor:
         """One optimiser step on the step's host batch; its loss, left on the device (read back by `record`, not
         every step: on a GPU a read is a wait)."""
         cfg, steps = self.cfg, self.cfg.steps
         for group in self.optimiser.param_groups:
             group["lr"] = learning_rate(step, steps, self.run.lr, cfg.warmup, cfg.schedule)
-        loss, self.slices = fitting_step(net, self.optimiser, self.objective, on_device(batch, mine, self.dist.device),
-                                         step, steps, self.slices, alone=self.dist.world == 1)
+        mine = on_device(batch, slice(None), self.dist.device)
+        loss, self.slices = fitting_step(net, self.optimiser, self.objective, mine, step, steps, self.slices,
+                                         alone=self.dist.world == 1)
         if self.ema is not None:
             self.ema.update_parameters(self.model)
         return loss
@@ -268,7 +271,7 @@ class Training:
                 for p, q in zip(self.model.parameters(), self.ema.module.parameters()):
                     p.copy_(q)
         settle_batch_norm(self.model, self.objective, self.data, self.cfg, self.frames, self.degradation,
-                          self.cfg.steps, self.dist.device)
+                          self.cfg.steps, self.dist.device, self.parts)
 
     def finish(self, seconds: float, threads: int) -> dict:
         """The summary; the model file, unless the loss rose far above its start (Diverged)."""
@@ -297,7 +300,7 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
     t = Training(run, checkpoint, out_dir)
     t.resume(until=stop_after)
     t.objective.check(t.model)
-    net, mine, steps = t.dist.wrap(t.model), t.dist.my_slice(t.cfg.batch), t.cfg.steps
+    net, steps = t.dist.wrap(t.model), t.cfg.steps
     if t.main:
         t.open_log()
     last = min(steps, steps if stop_after is None else stop_after)
@@ -307,7 +310,7 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
     workers = worker_count(t.cfg.loader_workers, t.dist.device, t.frames, steps)
     batches = step_batches(t.batches, t.start, last, workers, pin=t.dist.device.type == "cuda")
     for step, batch in zip(bar, batches):
-        pending.append(t.step(net, step, mine, batch))
+        pending.append(t.step(net, step, batch))
         if (step + 1) % t.cfg.checkpoint_every == 0 or step + 1 == last:
             t.record(step + 1 - len(pending), pending)
             pending = []
@@ -331,12 +334,14 @@ def train(run: Run, out_dir: Path, checkpoint: Path, stop_after: int | None = No
 
 
 @torch.no_grad()
-def settle_batch_norm(net, objective, data, cfg: Train, frames: int, degradation, steps: int, device) -> int:
+def settle_batch_norm(net, objective, data, cfg: Train, frames: int, degradation, steps: int, device,
+                      parts: int = 1) -> int:
     """Batch norm's statistics measured anew at the final weights, over train.bn_batches fresh training batches
     (an equal-weight mean: momentum None), before the model is saved; returns the batches used (0: no batch
     norm). Why: the running means of training mix statistics of the last tens of steps' weights, which at our
     rates still move, and the noise level drawn per crop makes batch statistics vary widely (DnCNN fell below
-    its noisy input with them: docs/recipe.md). The idea of fvcore's PreciseBN
+    its noisy input with them: docs/recipe.md). Every process measures the whole batches, in their `parts`
+    (train.batch_parts), so that all hold the same statistics. The idea of fvcore's PreciseBN
     (torch.optim.swa_utils.update_bn does it too, but gives the model one input, not frames and a noise map)."""
     norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     n = cfg.bn_batches if norms else 0
@@ -348,7 +353,7 @@ def settle_batch_norm(net, objective, data, cfg: Train, frames: int, degradation
         m.momentum = None
     net.train()
     for k in range(n):  # batches the run never trained on: steps after its last
-        batch = step_batch(data, objective, cfg, steps + k, frames, degradation)
+        batch = step_batch(data, objective, cfg, steps + k, frames, degradation, range(parts), parts)
         objective.loss(net, on_device(batch, slice(None), device), steps, steps)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum

@@ -115,6 +115,32 @@ def test_batches_made_ahead_by_worker_processes_train_the_same_bytes(project, na
     assert Path("loop/model.pt").read_bytes() == Path("mixed/model.pt").read_bytes()
 
 
+def test_a_batch_drawn_in_parts_is_its_parts_side_by_side(project):
+    """train.batch_parts: one part is the step's own stream (the bytes of a run on one process); in two parts,
+    the whole batch is each part as a process would draw it alone, concatenated, and the parts differ."""
+    from core.training_data import TrainingSequences
+    from degradations import degradation_for
+    from engine.batches import batch_parts, step_batch
+    from objectives import objective_for
+
+    spec = small_params()
+    cfg, d = spec.train, degradation_for(spec.models["d3d"])
+    data = TrainingSequences(Path("data/scenes/train"), 5, cfg.crop)
+    objective = objective_for(spec.models["d3d"], cfg, d)
+    alone = step_batch(data, objective, cfg, 7, 5, d)
+    assert torch.equal(alone["clean"], data.batch(cfg.seed, 7, cfg.batch, cfg.crop, 5, d)["clean"])
+    whole = step_batch(data, objective, cfg, 7, 5, d, range(2), 2)
+    first, second = (step_batch(data, objective, cfg, 7, 5, d, range(k, k + 1), 2) for k in (0, 1))
+    half = cfg.batch // 2
+    for key in ("clean", "input", "condition"):
+        assert torch.equal(whole[key], torch.cat([first[key], second[key]])) and len(first[key]) == half
+    assert torch.equal(whole["params"]["sigma_s"][half:], second["params"]["sigma_s"])
+    assert not torch.equal(first["clean"], second["clean"])
+    assert batch_parts("auto", 2, 8) == 2 and batch_parts(4, 2, 8) == 4
+    with pytest.raises(InputError, match="train.batch_parts=3 must be a multiple of the 2 process"):
+        batch_parts(3, 2, 6)
+
+
 def test_auto_loader_workers_serve_long_video_runs_on_cuda_only():
     """Auto: workers where they repaid their start on an H200 (a video batch, a run of 1000 steps or more), none on
     the CPU, whose cores the step uses; a number is taken as given."""
@@ -150,12 +176,15 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(project):
 
 
 def test_ddp_two_gloo_processes_equal_one_process_with_the_whole_batch(tmp_path):
-    for name in ("one", "two"):
+    """Each process draws its own part of the batch (train.batch_parts: auto is one per process); one process
+    drawing the same two parts trains the same weights."""
+    for name, parts in (("one", 2), ("two", "auto")):
         root = copy_project(tmp_path / name)
         training_data(root)
         # float32: in bf16 a convolution's rounding depends on the batch it is given, so half a batch per process
         # is not bit-close to the whole batch
-        (root / "params.yaml").write_text(yaml.safe_dump(small_dict(steps=4, lr_grid=[LR], precision="fp32")))
+        (root / "params.yaml").write_text(yaml.safe_dump(small_dict(steps=4, lr_grid=[LR], precision="fp32",
+                                                                    batch_parts=parts)))
         save_shard(root / "data/scenes/val.npz", frames=np.random.default_rng(1).random((2, 5, 16, 16), np.float32))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "-m", "pipeline.train", "d3d"], cwd=tmp_path / "one", env=env, check=True,
