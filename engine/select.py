@@ -30,6 +30,10 @@ from engine.train import Diverged, train
 from models.checkpoint import load_model
 from models.compute import device
 
+# What the rate workers' fork server imports once, each worker forked from it with them already loaded; torch._dynamo
+# is what a process's first Adam imports (about 1 s: `python -m tools.benchmark startup`).
+FORKSERVER_PRELOAD = ("engine.select", "degradations", "objectives", "torch._dynamo")
+
 
 def validation_sets(degradation, clean: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """The validation sequences degraded at each test level of the degradation, seeded (not `noise.level`:
@@ -99,7 +103,7 @@ def train_grid(jobs: list, n: int) -> list[tuple[float, dict]]:
     # import them again each (2-3 s a worker).
     context = process_context()
     if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["engine.select", "degradations", "objectives"])
+        context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
     with ProcessPoolExecutor(n, mp_context=context) as pool:
         return list(pool.map(_train_one, jobs))
 

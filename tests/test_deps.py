@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from core.imports import ROOT, import_closure
-from tools.deps import misses
+from tools.deps import misses, stale_locks
 from tests.conftest import copy_project
 
 
@@ -19,6 +19,17 @@ def test_the_check_fails_when_a_stage_imports_an_uncovered_module(tmp_path):
     dvc["stages"]["report"]["deps"].remove("core/metrics.py")
     (root / "dvc.yaml").write_text(yaml.safe_dump(dvc))
     assert misses(root) == ["report: core/metrics.py"]
+
+
+def test_dvc_lock_holds_only_stages_of_dvc_yaml(tmp_path):
+    """A stage removed from dvc.yaml leaves its entries in dvc.lock, which DVC loads and rewrites whole after
+    every stage: the check names them."""
+    assert stale_locks() == []
+    root = copy_project(tmp_path)
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())
+    lock["stages"]["tune@d2d"] = {"cmd": "python -m pipeline.tune d2d"}
+    (root / "dvc.lock").write_text(yaml.safe_dump(lock))
+    assert stale_locks(root) == ["tune@d2d"]
 
 
 def test_the_closure_follows_imports_through_packages():

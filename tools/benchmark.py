@@ -1,5 +1,5 @@
 """Speed and memory figures (not a test): `python -m tools.benchmark data`, `... models`, `... train`, `... nlrn` or
-`... scan`.
+`... scan` or `... startup`.
 
 data:   frames per second of the `scenes` work on a real clip against plain OpenCV decoding of it (medians of 5
         alternating runs), the `noise` stage's throughput, the scenes stage's time and peak memory on generated
@@ -17,10 +17,14 @@ nlrn:   NLRN against DnCNN (study gauss, default sizes) on the same grey frames,
         the CPU), with the attention's former block side and its own (models.nlrn.block_side).
 scan:   SVRNN's four-direction recurrence (ops/recurrent_scan.py), forward and backward on a 16x128x128 feature
         map: the fused numba kernel against the plain PyTorch loop.
+startup: what every stage of `dvc repro` pays outside its work (imports, a training process's first Adam, the
+        rate workers' start, DVC's rewrite of dvc.lock), and its sum over the stages.
 """
 from __future__ import annotations
 
+import io
 import multiprocessing as mp
+import os
 import resource
 import subprocess
 import sys
@@ -324,9 +328,80 @@ def bench_scan(shape=(1, 16, 128, 128), runs: int = 5) -> None:
               f"{(time.perf_counter() - start) / runs * 1000:.1f} ms", flush=True)
 
 
+def _median_wall(cmd: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+# A fresh stage process that starts the rate workers as engine.select does; each worker imports torch._dynamo, as
+# its first Adam does. Prints the seconds until both are done.
+RATE_WORKERS = """
+import multiprocessing as mp, sys, time
+from concurrent.futures import ProcessPoolExecutor
+import engine.select
+if __name__ == "__main__":
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(sys.argv[1:])
+    start = time.perf_counter()
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        list(pool.map(exec, ["import torch._dynamo"] * 2))
+    print(time.perf_counter() - start)
+"""
+
+
+def rate_workers_ready(preload: list[str], runs: int) -> float:
+    """Median seconds until two fork-server workers, with `preload` loaded by their server, have built Adam."""
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "workers.py"
+        script.write_text(RATE_WORKERS)
+        return float(np.median([float(subprocess.run([sys.executable, str(script), *preload], cwd=ROOT, check=True,
+                                                     capture_output=True, text=True, env={**os.environ,
+                                                     "PYTHONPATH": str(ROOT)}).stdout) for _ in range(runs)]))
+
+
+def bench_startup(runs: int = 3) -> None:
+    """What every stage of `dvc repro` pays outside its work: a fresh Python importing the stage's module (median
+    of `runs`), a training process's first Adam (it imports torch._dynamo), the two rate workers' start, and DVC's
+    rewrite of dvc.lock after each stage (a round-trip load and a dump of this checkout's lock); then the sum
+    over the stages of this checkout's dvc.yaml."""
+    from dvc.repo import Repo
+    from dvc.utils.serialize._yaml import _dump, parse_yaml_for_update
+
+    kinds: dict[str, int] = {}
+    for stage in Repo(str(ROOT)).index.stages:
+        kinds[stage.name.split("@")[0]] = kinds.get(stage.name.split("@")[0], 0) + 1
+    imports = {k: _median_wall([sys.executable, "-c", f"import pipeline.{k}"], runs) for k in kinds}
+    python = _median_wall([sys.executable, "-c", "pass"], runs)
+    adam = _median_wall([sys.executable, "-c", "import torch, torch._dynamo"], runs) - \
+        _median_wall([sys.executable, "-c", "import torch"], runs)
+    from engine.select import FORKSERVER_PRELOAD
+    workers = rate_workers_ready(list(FORKSERVER_PRELOAD), runs)
+    without = rate_workers_ready([m for m in FORKSERVER_PRELOAD if m != "torch._dynamo"], runs)
+    text = (ROOT / "dvc.lock").read_text()
+    start = time.perf_counter()
+    for _ in range(runs):
+        _dump(parse_yaml_for_update(text, "dvc.lock"), io.StringIO())
+    lock = (time.perf_counter() - start) / runs
+    for k, n in kinds.items():
+        print(f"stage {k:<10} x{n:<3} python and imports {imports[k]:.2f} s", flush=True)
+    print(f"python alone {python:.2f} s; a process's first Adam (its torch._dynamo import) {adam:.2f} s; two "
+          f"rate workers ready {workers:.2f} s ({without:.2f} s without torch._dynamo in their fork server); "
+          f"dvc.lock ({len(text) // 1000} kB) rewritten after a stage {lock:.2f} s")
+    total = sum(n * (imports[k] + lock) for k, n in kinds.items()) + kinds.get("train", 0) * (adam + workers)
+    print(f"outside the stages' work, over the {sum(kinds.values())} stages: about {total:.0f} s of wall "
+          f"(imports and dvc.lock each stage; per train stage its Adam and its rate workers)")
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "data"
     torch.set_num_threads(2)
+    if what == "startup":
+        bench_startup()
+        return
     if what == "models":
         bench_models()
         return
