@@ -284,6 +284,23 @@ def test_a_video_with_more_than_8_bits_per_sample_is_refused_not_read_as_8(workd
                    "rest: convert it to 8 bits (e.g. ffmpeg -pix_fmt yuv420p) or remove it")
 
 
+def test_a_10_bit_video_is_refused_too(workdir, capsys):
+    """10 bits, the depth of HDR and pro video, which OpenCV also decodes to 8 without a word: a grey FFV1 video
+    written by PyAV (OpenCV writes only 8 or 16 bits) is refused by its pixel format."""
+    import av
+
+    levels = np.linspace(0, 1023, 394).astype(np.uint16)
+    with av.open("deep10.mkv", "w") as out:
+        stream = out.add_stream("ffv1", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "gray10le"
+        for f in np.resize(levels, (12, 48, 64)):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="gray10le")))
+        out.mux(stream.encode())
+    err = fails(inputs, base_params(**{"scenes.videos": [CARPHONE, "clips/*.avi", "deep10.mkv"]}), capsys)
+    assert err == ("error: video deep10.mkv has 10 bits per sample; the suite reads 8-bit video and would lose the "
+                   "rest: convert it to 8 bits (e.g. ffmpeg -pix_fmt yuv420p) or remove it")
+
+
 def test_pixel_formats_give_their_bits_per_sample():
     from core.inputs import bits_per_sample
 
