@@ -159,6 +159,11 @@ class Annealing(Section):
     normalised: bool = setting("true or false", "the term per sample (objectives/losses.py)")
 
 
+# Where and in what arithmetic models compute (models/compute.py reads the allowed values from here).
+Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["auto", "bf16", "fp32"]
+
+
 class Train(Section):
     steps: int = setting("an integer >= 1", "optimiser steps of every learned model", ge=1)
     batch: int = setting("an integer >= 1", "sequences per step", ge=1)
@@ -184,7 +189,7 @@ class Train(Section):
     checkpoint_every: int = setting("an integer >= 1", "steps between checkpoints", ge=1)
     seed: int = setting("an integer >= 0", "seed of weights and batches", ge=0)
     threads: int = setting("an integer >= 0 (0: every core)", "torch threads", ge=0)
-    device: Literal["auto", "cpu", "cuda"] = setting(
+    device: Device = setting(
         "auto (the first CUDA card when one is visible), cpu or cuda", "where models train and run")
     loader_workers: Union[Literal["auto"], Annotated[int, Field(ge=0)]] = setting(
         "auto (4 on CUDA for a video model's run of 1000 steps or more, else 0) or an integer >= 0 (0: the loop "
@@ -193,7 +198,7 @@ class Train(Section):
     batch_parts: Union[Literal["auto"], Annotated[int, Field(ge=1)]] = setting(
         "auto (the process count) or an integer >= 1 dividing train.batch",
         "independent random streams a step's batch is drawn in; under torchrun each process draws its own")
-    precision: Literal["auto", "bf16", "fp32"] = setting(
+    precision: Precision = setting(
         "auto (bf16 where the device has it natively), bf16 or fp32", "arithmetic of training and inference")
     channels_last: bool = setting("true or false", "convolution weights in channels-last memory layout")
     deterministic: bool = setting("true or false", "deterministic CUDA kernels instead of the fastest (GPU only)")

@@ -11,13 +11,14 @@ instructions bf16 is emulated and slower than fp32; and fp32 for a model whose c
 from __future__ import annotations
 
 import contextlib
+from typing import get_args
 
 import torch
 
 from core.config import InputError
+from core.spec import Device, Precision
 
-PRECISIONS = ("auto", "bf16", "fp32")
-DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS, DEVICES = get_args(Precision), get_args(Device)
 
 
 def device(setting: str = "auto") -> torch.device:

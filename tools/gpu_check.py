@@ -39,7 +39,7 @@ import yaml
 import degradations  # noqa: F401  (registers)
 from core.imports import ROOT
 from core.frames import save_shard
-from core.spec import Spec
+from core.spec import Spec, replace
 from core.training_data import TrainingSequences
 from degradations import degradation_for
 from engine.batches import AUTO_WORKERS_CUDA, StepBatches, step_batches
@@ -79,40 +79,41 @@ def peak_memory_gb(on: torch.device) -> float:
 def setup(spec: Spec, name: str, on: torch.device, precision: str | None, batch: int, crop: int | None = None,
           **options):
     """A seeded model of params on `on` in `precision` (None: the one its training resolves, models.checkpoint.
-    model_spec) and `options` (further entries of its model spec: channels_last), Adam, its objective and a fixed
-    batch of the crop (the profile's unless given), moved there as the training loop moves it."""
+    model_spec) and `options` (further entries of its model spec: channels_last), Adam, its objective and the
+    first step's batch of the crop (the profile's unless given), moved there as the training loop moves it."""
     entry = spec.models[name]
     torch.manual_seed(0)
     built = {**model_spec(name, entry, spec.train), **options}
     model = build_model({**built, "precision": precision or built["precision"]}).to(on)
-    d = degradation_for(entry)
-    objective = objective_for(entry, spec.train, d)
-    host = host_batch(d, objective, batch, d.window or model.frames, crop or spec.train.crop)
-    return model, torch.optim.Adam(model.parameters(), 1e-4), objective, on_device(host, slice(None), on)
+    made = host_batches(spec, name, model.frames, batch, crop or spec.train.crop)
+    return model, torch.optim.Adam(model.parameters(), 1e-4), made.objective, on_device(made[0], slice(None), on)
 
 
-def host_batch(degradation, objective, batch: int, frames: int, crop: int) -> dict:
-    """A batch as the training loop makes it on the host (engine/batches.py), of random clean frames."""
-    g = torch.Generator().manual_seed(0)
-    clean = torch.rand(batch, frames, crop, crop, generator=g)
-    host = {"clean": clean, **degradation.training_pair(clean, g), "generator": g}
-    return host | objective.draw(host)
-
-
-def host_batch_ms(spec: Spec, name: str, runs: int = 3) -> float:
-    """Milliseconds one thread takes to make a batch of the profile's size (its degradation's and objective's
-    draws; the crops' gather is not counted): what a loader worker (train.loader_workers) spends per step."""
+def host_batches(spec: Spec, name: str, frames: int, batch: int, crop: int) -> StepBatches:
+    """The steps' host batches of model `name` (taking `frames` frames) as its training makes them
+    (engine/batches.py), cropped from FED_FRAMES random frames in place of a stage's scenes."""
     entry = spec.models[name]
     d = degradation_for(entry)
-    objective = objective_for(entry, spec.train, d)
-    frames = d.window or build_model(model_spec(name, entry, spec.train)).frames
+    cfg = replace(spec.train, batch=batch, crop=crop)
+    length = d.window or spec.data.length
+    with tempfile.TemporaryDirectory() as folder:  # the sequences are read into memory
+        pixels = np.random.default_rng(0).random((FED_FRAMES, 2 * crop, 2 * crop), dtype=np.float32)
+        save_shard(Path(folder) / "frames.npz", frames=pixels, starts=np.arange(FED_FRAMES - length + 1))
+        data = TrainingSequences(folder, length, crop)
+    return StepBatches(data, objective_for(entry, cfg, d), cfg, d.window or frames, d)
+
+
+def host_batch_ms(spec: Spec, name: str, frames: int, runs: int = 3) -> float:
+    """Milliseconds one thread takes to make a step's batch of the profile's size (the crops, the degradation's
+    and the objective's draws): what a loader worker (train.loader_workers) spends per step."""
+    made = host_batches(spec, name, frames, spec.train.batch, spec.train.crop)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         times = []
-        for _ in range(runs):
+        for step in range(runs):
             began = time.perf_counter()
-            host_batch(d, objective, spec.train.batch, frames, spec.train.crop)
+            made[step]
             times.append(time.perf_counter() - began)
     finally:
         torch.set_num_threads(threads)
@@ -159,27 +160,20 @@ def speed(spec: Spec, name: str, on: torch.device, seconds: float) -> tuple[floa
 def fed_speed(spec: Spec, name: str, on: torch.device, seconds: float, workers: int) -> float:
     """Steps per second over about `seconds` (after two warm-up steps) with each step's batch made on the host as
     training makes it (engine/batches.py: `workers` loader processes, pinned on CUDA), from random frames."""
-    model, opt, objective, _ = setup(spec, name, on, None, 1)
-    d = degradation_for(spec.models[name])
-    length = d.window or spec.data.length
-    with tempfile.TemporaryDirectory() as folder:
-        rng = np.random.default_rng(0)
-        save_shard(Path(folder) / "frames.npz", frames=rng.random((FED_FRAMES, 2 * spec.train.crop,
-                   2 * spec.train.crop), dtype=np.float32), starts=np.arange(FED_FRAMES - length + 1))
-        made = StepBatches(TrainingSequences(folder, length, spec.train.crop), objective, spec.train,
-                           d.window or model.frames, d)
-        slices, done, began = 1, 0, 0.0
-        for step, batch in enumerate(step_batches(made, 0, spec.train.steps, workers, pin=on.type == "cuda")):
-            slices = fitting_step(model, opt, objective, on_device(batch, slice(None), on), step,
-                                  spec.train.steps, slices)[1]
-            if step == 1:
-                sync(on)
-                began = time.perf_counter()
-            elif step > 1:
-                done += 1
-                if time.perf_counter() - began >= seconds:
-                    break
-        sync(on)
+    model, opt, _, _ = setup(spec, name, on, None, 1)
+    made = host_batches(spec, name, model.frames, spec.train.batch, spec.train.crop)
+    slices, done, began = 1, 0, 0.0
+    for step, batch in enumerate(step_batches(made, 0, spec.train.steps, workers, pin=on.type == "cuda")):
+        slices = fitting_step(model, opt, made.objective, on_device(batch, slice(None), on), step, spec.train.steps,
+                              slices)[1]
+        if step == 1:
+            sync(on)
+            began = time.perf_counter()
+        elif step > 1:
+            done += 1
+            if time.perf_counter() - began >= seconds:
+                break
+    sync(on)
     return done / (time.perf_counter() - began)
 
 
@@ -200,6 +194,8 @@ def inference_mps(spec: Spec, name: str, on: torch.device, size: int, runs: int 
 
 
 def model_row(spec: Spec, name: str, on: torch.device, seconds: float) -> dict:
+    with torch.device("meta"):  # its frames, without memory
+        frames = build_model(model_spec(name, spec.models[name], spec.train)).frames
     sps, memory, slices = speed(spec, name, on, seconds)
     flops = step_flops(spec, name)
     ours = losses(spec, name, on, None, FIRST_STEPS)
@@ -207,7 +203,7 @@ def model_row(spec: Spec, name: str, on: torch.device, seconds: float) -> dict:
     gap = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(ours, reference))
     return {"model": name, "steps_per_s": sps, "memory_gb": memory, "slices": slices, "tflop_per_step": flops / 1e12,
             "tflop_per_s": flops * sps / 1e12, "loss_gap": gap, "losses": ours, "cpu_losses": reference,
-            "batch_ms": host_batch_ms(spec, name)}
+            "batch_ms": host_batch_ms(spec, name, frames)}
 
 
 def model_rows(spec: Spec, on: torch.device, seconds: float, names: list[str], done=None) -> list[dict]:
