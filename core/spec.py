@@ -204,6 +204,12 @@ class Train(Section):
     deterministic: bool = setting("true or false", "deterministic CUDA kernels instead of the fastest (GPU only)")
     annealing: Annealing = setting("a mapping {eta, gamma, paper_steps, normalised}", "the annealing term")
 
+    @model_validator(mode="after")
+    def _parts_divide_the_batch(self):
+        if self.batch_parts != "auto" and self.batch % self.batch_parts:
+            raise ValueError(f"batch_parts: a divisor of train.batch={self.batch} (or auto)")
+        return self
+
 
 TableId = Union[int, str]
 

@@ -148,6 +148,7 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch
      "models.d3d.tables is [9]; it must be table ids of the registered studies (2, 3, 4, deblur, gauss, ssl)"),
     ({"report.margin_db": 1.0}, "report.margin_db is not a setting (known: profile, spreads, studies)"),
     ({"train.max_offset": float("inf")}, "train.max_offset is inf; it must be a number > 0"),
+    ({"train.batch_parts": 3}, "train.batch_parts is 3; it must be a divisor of train.batch=8 (or auto)"),
     ({"train.lr_grid": [float("nan")]}, "train.lr_grid.0 is nan; it must be"),
     ({"render.width": -5}, "render.width is -5; it must be an integer >= 16"),
     ({"render.fps": 0}, "render.fps is 0; it must be an integer >= 1"),
