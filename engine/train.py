@@ -25,12 +25,11 @@ from tqdm import tqdm
 
 from core.config import InputError, atomic_write
 from core.spec import Train
-from core.seeds import seed_everything
 from core.training_data import TrainingSequences
 from degradations import degradation_for
 from engine.batches import StepBatches, batch_parts, step_batch, step_batches, worker_count
 from engine.run import Run, resume_key
-from models.checkpoint import build_model, load_state, save_model
+from models.checkpoint import load_state, save_model, seeded_model
 from models.compute import configure, device
 from objectives import objective_for
 
@@ -172,8 +171,7 @@ def fresh_start(spec: dict, cfg: Train, lr: float, device="cpu", perturb: int = 
     k: the kind of change a thread count or another CPU's float arithmetic makes), Adam at the peak rate, and the
     moving average of the weights that is the model saved, over about train.ema of the run (None if 0: the last
     step's weights; docs/recipe.md)."""
-    seed_everything(cfg.seed)
-    model = build_model(spec).to(device)
+    model = seeded_model(spec, cfg.seed, device)
     if perturb:
         noise = torch.Generator().manual_seed(perturb)
         with torch.no_grad():

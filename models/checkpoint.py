@@ -63,11 +63,16 @@ def load_state(path: str | Path, device="cpu") -> dict:
                          "run `dvc repro` again") from None
 
 
+def seeded_model(spec: dict, seed: int, on: str | torch.device = "cpu") -> torch.nn.Module:
+    """The model of a spec with its weights drawn from `seed`: where every training run starts."""
+    seed_everything(seed)
+    return build_model(spec).to(on)
+
+
 def start_model(path: str | Path, seed: int, on: str | torch.device = "cpu") -> torch.nn.Module:
     """The network of a model file at the seeded start its training began from (engine.train.fresh_start),
     untrained, in eval mode: what training changed is measured against it."""
-    seed_everything(seed)
-    return build_model(load_state(path, on)["spec"]).to(on).eval()
+    return seeded_model(load_state(path, on)["spec"], seed, on).eval()
 
 
 def load_model(path: str | Path, on: str | torch.device = "cpu") -> torch.nn.Module:

@@ -141,6 +141,19 @@ def test_a_batch_drawn_in_parts_is_its_parts_side_by_side(project):
         batch_parts(3, 2, 6)
 
 
+def test_a_model_files_untrained_start_is_the_start_its_run_trained_from(project):
+    """models.checkpoint.start_model (the receptive field's untrained reference) and engine.train.fresh_start draw
+    the same seeded weights: one function, seeded_model, makes both."""
+    from models.checkpoint import start_model
+
+    run = Run.of(small_params(), "d2d", LR)
+    train_stage.train(run, Path("out"), Path("ck.pt"))
+    start = train_stage.fresh_start(run.model, run.train, LR)[0].state_dict()
+    again = start_model(Path("out/model.pt"), run.train.seed).state_dict()
+    assert start.keys() == again.keys() and all(torch.equal(start[k], again[k]) for k in start)
+    assert not all(torch.equal(start[k], v) for k, v in weights(Path("out/model.pt")).items())
+
+
 def test_auto_loader_workers_serve_long_video_runs_on_cuda_only():
     """Auto: workers where they repaid their start on an H200 (a video batch, a run of 1000 steps or more), none on
     the CPU, whose cores the step uses; a number is taken as given."""
