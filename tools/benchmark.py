@@ -354,7 +354,8 @@ if __name__ == "__main__":
 
 
 def rate_workers_ready(preload: list[str], runs: int) -> float:
-    """Median seconds until two fork-server workers, with `preload` loaded by their server, have built Adam."""
+    """Median seconds until two fork-server workers, with `preload` loaded by their server, have each imported
+    torch._dynamo (what a first Adam does)."""
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "workers.py"
         script.write_text(RATE_WORKERS)
