@@ -64,9 +64,9 @@ def git_repo(path: Path) -> None:
     run(["git", "commit", "-qm", "project"], path)
 
 
-def repro_tiny(path: Path, trim=None, log: Path | None = None) -> Path:
-    """The project copied to path under the tiny profile (params trimmed by `trim`), after a full `dvc repro`
-    (its output streamed to `log` when given)."""
+def repro_tiny(path: Path, trim=None, log: Path | None = None, targets: tuple[str, ...] = ()) -> Path:
+    """The project copied to path under the tiny profile (params trimmed by `trim`), after a full `dvc repro`, or
+    one of `targets` and the stages they need (its output streamed to `log` when given)."""
     copy_project(path)
     run(["python", "-m", "tools.profile", "tiny"], path)
     if trim:
@@ -76,7 +76,7 @@ def repro_tiny(path: Path, trim=None, log: Path | None = None) -> Path:
         trim(params)
         (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git_repo(path)
-    proc = run(["dvc", "repro"], path, log=log)
+    proc = run(["dvc", "repro", *targets], path, log=log)
     (path / "repro.log").write_text(proc.stdout)
     run(["git", "add", "-A"], path)
     run(["git", "commit", "-qm", "tiny run"], path)

@@ -112,6 +112,18 @@ def test_a_stopped_gpu_check_keeps_the_rows_it_measured(tmp_path, monkeypatch):
     assert "Not measured (the check stopped before them): dncnn, kpn5_image." in text
 
 
+def test_the_end_to_end_check_can_reproduce_chosen_stages_alone(tmp_path):
+    """--e2e-targets: the tiny profile's `dvc repro` of the stages named and what they need (here the check stage
+    alone), its line added to the report with the stages that ran, counted from its log."""
+    from tools.gpu_check import main
+
+    out = tmp_path / "gpu_check.md"
+    out.write_text("# an earlier report\n")
+    main(["--dry", "--e2e-only", "--e2e-targets", "check", "--out", str(out)])
+    assert re.search(r"The tiny profile's `dvc repro check` on this device: 1 stage in \d+ s wall\.", out.read_text())
+    assert "Running stage 'check'" in (tmp_path / "gpu_check.e2e.log").read_text()
+
+
 def test_the_end_to_end_check_streams_dvc_output_to_its_log(tmp_path):
     """tools.gpu_check --e2e: the command's output goes to the log file itself (a run killed by a time limit
     leaves the stages it got through), and a failure still quotes it."""

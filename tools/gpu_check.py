@@ -16,8 +16,10 @@ test suite runs it). Two GPUs compare line by line: every figure is per model, i
    0.27 against 0.30 MP/s on a GTX 1060).
 4. The projected hours of the paper profile's training, per table: each model's steps x rates of the grid x its
    measured seconds per step (evaluation and the data stages not included).
-5. With --e2e: the tiny profile's whole `dvc repro` on this device, in a copy of the project: its wall time
-   (--e2e-only: that alone, added to an existing report); its output streams to gpu_check.e2e.log beside it.
+5. With --e2e: the tiny profile's whole `dvc repro` on this device, in a copy of the project, or with
+   --e2e-targets those stages and what they need (on an H200 the whole repro did not fit the check: README):
+   the stages run and the wall time (--e2e-only: that alone, added to an existing report); its output streams
+   to gpu_check.e2e.log beside it.
 
 Without a GPU, `--estimate 100` prints only the counted work per step and the hours it would take at an assumed
 100 TFLOP/s sustained: an estimate (the README's paper-profile costs), which the measured TFLOP/s above replace.
@@ -253,18 +255,20 @@ def estimate(spec: Spec, tflops: float, names: list[str]) -> str:
                               + f"; all models {hours['all']:.0f} GPU-hours (an estimate)"])
 
 
-def tiny_repro(log: Path) -> float:
-    """Wall seconds of the tiny profile's whole `dvc repro` in a copy of the project, on this device; its output
-    streams to `log`, so a run stopped by a time limit shows the stage it was in."""
+def tiny_repro(log: Path, targets: tuple[str, ...] = ()) -> tuple[float, int]:
+    """(wall seconds, stages run) of the tiny profile's `dvc repro` in a copy of the project, on this device: every
+    stage, or `targets` and the stages they need; its output streams to `log`, so a run stopped by a time limit
+    shows the stage it was in."""
     from tests.conftest import repro_tiny
 
     with tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
-        repro_tiny(Path(folder), log=log)
-        return time.perf_counter() - began
+        repro_tiny(Path(folder), log=log, targets=targets)
+        seconds = time.perf_counter() - began
+    return seconds, log.read_text().count("Running stage ")
 
 
-def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: float | None,
+def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: str | None,
              pending: list[str] = (), fed: dict | None = None) -> str:
     """The report; `pending`: models not measured yet (the check was stopped, or is still running); `fed`:
     model -> {loader workers: steps/s} of the loop fed from the host."""
@@ -290,12 +294,13 @@ def markdown(head: list[str], rows: list[dict], infer: dict, hours: dict, e2e: f
                + "; ".join(f"{m} " + ", ".join(f"{w} workers {v:.2f}" for w, v in by.items())
                            for m, by in fed.items()) + "."]
     if e2e is not None:
-        md += ["", e2e_line(e2e)]
+        md += ["", e2e]
     return "\n".join(md) + "\n"
 
 
-def e2e_line(seconds: float) -> str:
-    return f"The tiny profile's whole `dvc repro` on this device: {seconds:.0f} s wall."
+def e2e_line(seconds: float, stages: int, targets: tuple[str, ...] = ()) -> str:
+    which = f"`dvc repro {' '.join(targets)}`" if targets else "whole `dvc repro`"
+    return f"The tiny profile's {which} on this device: {stages} stage{'s' * (stages != 1)} in {seconds:.0f} s wall."
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -304,6 +309,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="training time measured per model")
     parser.add_argument("--models", nargs="*", help="a subset of the paper profile's models")
     parser.add_argument("--e2e", action="store_true", help="also the tiny profile's whole dvc repro")
+    parser.add_argument("--e2e-targets", nargs="*", default=[], metavar="STAGE",
+                        help="the end-to-end run reproduces these stages and what they need, not every stage "
+                             "(evaluate@d3d evaluate@svrnn: a training and an evaluation stage on the device)")
     parser.add_argument("--e2e-only", action="store_true",
                         help="only the tiny profile's dvc repro, its line added to the report at --out")
     parser.add_argument("--out", default=str(ROOT / "reports/gpu_check.md"))
@@ -323,7 +331,8 @@ def main(argv: list[str] | None = None) -> None:
         if not out.exists():
             raise SystemExit(f"error: --e2e-only adds a line to the report {out}, which does not exist; run "
                              "`python -m tools.gpu_check` first or name the report with --out")
-        out.write_text(out.read_text() + "\n" + e2e_line(tiny_repro(out.with_suffix(".e2e.log"))) + "\n")
+        e2e = tiny_repro(out.with_suffix(".e2e.log"), tuple(args.e2e_targets))
+        out.write_text(out.read_text() + "\n" + e2e_line(*e2e, tuple(args.e2e_targets)) + "\n")
         return print(out.read_text())
     configure(on, spec.train.deterministic)
     total = torch.cuda.get_device_properties(on).total_memory / 1e9 if on.type == "cuda" else 0.0
@@ -341,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     names = args.models or list(spec.models)
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    def write(rows: list[dict], infer: dict, fed: dict | None = None, e2e: float | None = None) -> str:
+    def write(rows: list[dict], infer: dict, fed: dict | None = None, e2e: str | None = None) -> str:
         text = markdown(head, rows, infer, projection(spec, rows), e2e, names[len(rows):], fed)
         out.write_text(text)
         return text
@@ -357,7 +366,8 @@ def main(argv: list[str] | None = None) -> None:
         write(rows, infer, fed)
     text = write(rows, infer, fed)  # kept if the end-to-end run fails
     if args.e2e:
-        text = write(rows, infer, fed, tiny_repro(out.with_suffix(".e2e.log")))
+        targets = tuple(args.e2e_targets)
+        text = write(rows, infer, fed, e2e_line(*tiny_repro(out.with_suffix(".e2e.log"), targets), targets))
     print(text)
 
 
