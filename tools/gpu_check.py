@@ -46,7 +46,7 @@ from core.training_data import TrainingSequences
 from degradations import degradation_for
 from engine.batches import AUTO_WORKERS_CUDA, StepBatches, step_batches
 from engine.train import fitting_step, on_device
-from models.checkpoint import build_model, model_spec
+from models.checkpoint import build_model, model_spec, seeded_model
 from models.compute import configure, device, resolve
 from objectives import objective_for
 from tools.profile import merge
@@ -78,17 +78,21 @@ def peak_memory_gb(on: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
+def seeded(spec: Spec, name: str, on: torch.device, precision: str | None, **options):
+    """A seeded model of params on `on` in `precision` (None: the one its training resolves, models.checkpoint.
+    model_spec) and `options` (further entries of its model spec: channels_last), and Adam."""
+    built = {**model_spec(name, spec.models[name], spec.train), **options}
+    model = seeded_model({**built, "precision": precision or built["precision"]}, 0, on)
+    return model, torch.optim.Adam(model.parameters(), 1e-4)
+
+
 def setup(spec: Spec, name: str, on: torch.device, precision: str | None, batch: int, crop: int | None = None,
           **options):
-    """A seeded model of params on `on` in `precision` (None: the one its training resolves, models.checkpoint.
-    model_spec) and `options` (further entries of its model spec: channels_last), Adam, its objective and the
-    first step's batch of the crop (the profile's unless given), moved there as the training loop moves it."""
-    entry = spec.models[name]
-    torch.manual_seed(0)
-    built = {**model_spec(name, entry, spec.train), **options}
-    model = build_model({**built, "precision": precision or built["precision"]}).to(on)
+    """`seeded`'s model and Adam, its objective and the first step's batch of the crop (the profile's unless
+    given), moved there as the training loop moves it."""
+    model, opt = seeded(spec, name, on, precision, **options)
     made = host_batches(spec, name, model.frames, batch, crop or spec.train.crop)
-    return model, torch.optim.Adam(model.parameters(), 1e-4), made.objective, on_device(made[0], slice(None), on)
+    return model, opt, made.objective, on_device(made[0], slice(None), on)
 
 
 def host_batches(spec: Spec, name: str, frames: int, batch: int, crop: int) -> StepBatches:
@@ -162,7 +166,7 @@ def speed(spec: Spec, name: str, on: torch.device, seconds: float) -> tuple[floa
 def fed_speed(spec: Spec, name: str, on: torch.device, seconds: float, workers: int) -> float:
     """Steps per second over about `seconds` (after two warm-up steps) with each step's batch made on the host as
     training makes it (engine/batches.py: `workers` loader processes, pinned on CUDA), from random frames."""
-    model, opt, _, _ = setup(spec, name, on, None, 1)
+    model, opt = seeded(spec, name, on, None)
     made = host_batches(spec, name, model.frames, spec.train.batch, spec.train.crop)
     slices, done, began = 1, 0, 0.0
     for step, batch in enumerate(step_batches(made, 0, spec.train.steps, workers, pin=on.type == "cuda")):
@@ -181,7 +185,7 @@ def fed_speed(spec: Spec, name: str, on: torch.device, seconds: float, workers: 
 
 def inference_mps(spec: Spec, name: str, on: torch.device, size: int, runs: int = 3) -> float:
     """Megapixels of output per second: one reference frame of size x size from its frames and noise map."""
-    model, _, _, _ = setup(spec, name, on, None, 1)
+    model, _ = seeded(spec, name, on, None)
     model.eval()
     x = torch.rand(1, model.frames, size, size, device=on)
     noise = torch.full((1, 1, size, size), 0.02, device=on)
@@ -326,13 +330,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.estimate:
         return print(estimate(spec, args.estimate, args.models or list(spec.models)))
     on = torch.device("cpu") if args.dry else device("cuda")
-    out = Path(args.out)
+    out, targets = Path(args.out), tuple(args.e2e_targets)
     if args.e2e_only:  # a separate process: the packages only the pipeline needs are not loaded by the check
         if not out.exists():
             raise SystemExit(f"error: --e2e-only adds a line to the report {out}, which does not exist; run "
                              "`python -m tools.gpu_check` first or name the report with --out")
-        e2e = tiny_repro(out.with_suffix(".e2e.log"), tuple(args.e2e_targets))
-        out.write_text(out.read_text() + "\n" + e2e_line(*e2e, tuple(args.e2e_targets)) + "\n")
+        e2e = tiny_repro(out.with_suffix(".e2e.log"), targets)
+        out.write_text(out.read_text() + "\n" + e2e_line(*e2e, targets) + "\n")
         return print(out.read_text())
     configure(on, spec.train.deterministic)
     total = torch.cuda.get_device_properties(on).total_memory / 1e9 if on.type == "cuda" else 0.0
@@ -366,7 +370,6 @@ def main(argv: list[str] | None = None) -> None:
         write(rows, infer, fed)
     text = write(rows, infer, fed)  # kept if the end-to-end run fails
     if args.e2e:
-        targets = tuple(args.e2e_targets)
         text = write(rows, infer, fed, e2e_line(*tiny_repro(out.with_suffix(".e2e.log"), targets), targets))
     print(text)
 
