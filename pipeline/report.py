@@ -115,6 +115,13 @@ def summary(spec: Spec, ours: pd.DataFrame, found: dict[str, list], headline: li
     return out
 
 
+def run_record(spec: Spec, info: dict) -> dict:
+    """A study's run as another report reads it: its profile, budget and each method's info (less the kernels,
+    which only this run's figures draw)."""
+    return {"profile": spec.report.profile, "steps": spec.train.steps,
+            "methods": {k: {f: v for f, v in i.items() if f != "kernels"} for k, i in info.items()}}
+
+
 def study_keys(spec: Spec, chosen: list[str]) -> list[str]:
     """The evaluation folders the studies read: every baseline and model in one of their tables, and the
     models of `own_data` trained on the test frames among them."""
@@ -173,11 +180,12 @@ def main(argv: list[str] | None = None) -> None:
                f"{spec.motion.source}; Figures 5 and 10 show the first test sequence.", ""]
     md += [f"![{f}](figures/{f})" for f in ev.made] + [""]
     atomic_write(out / "tables.md", lambda tmp: Path(tmp).write_text("\n".join(md)), suffix=".md")
-    if argv:
+    write_csv(ours.to_dict("records"), RESULT_COLUMNS, out / "results.csv")
+    write_csv(motion.to_dict("records"), MOTION_COLUMNS, out / "motion.csv")
+    if argv:  # what another run's report needs to decide this run's findings again (report.beside)
+        write_json(run_record(spec, info), out / "run.json")
         return
 
-    write_csv(ours.to_dict("records"), RESULT_COLUMNS, REPORTS / "results.csv")
-    write_csv(motion.to_dict("records"), MOTION_COLUMNS, REPORTS / "motion.csv")
     avg = ours[ours.subset == "avg"]
     write_json({f"table{r.table}/{r.method}{'/blind' if r.blind else ''}/{r.level}": {"psnr": round(r.psnr, 4),
                                                                                     "ssim": round(r.ssim, 5)}
