@@ -292,6 +292,9 @@ class Report(Section):
     studies: Names = setting("registered studies", "the sections of reports/tables.md", min_length=1)
     spreads: str = setting("a spreads file the budget study wrote (python -m tools.budget)",
                            "where the findings' margins come from", min_length=1)
+    beside: str = optional("", "a folder `python -m tools.study` wrote (results.csv, motion.csv, run.json), or \"\"",
+                           "another run of the studies whose findings the report sets beside this run's "
+                           "(reports/long: the long profile)")
 
 
 class Spreads(Section):

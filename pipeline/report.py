@@ -16,7 +16,7 @@ from core.paths import EVAL, REPORTS, SCENES_TEST
 from core.registry import STUDIES
 from core.results import MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
 from core.spec import Spec, load_spec, load_spreads
-from studies.base import Evidence, entry_label, keys_in_tables
+from studies.base import Evidence, entry_label, keys_in_tables, load_beside
 
 DECAYS = {"linear": "linear decay to half", "cosine": "cosine decay to zero"}  # engine/train.learning_rate
 TOPS_WORDS = {"table1": "two convs at twice the width, as Table 1", "narrow": "three convs at the width"}  # models/unet
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     test = load_shard(SCENES_TEST)
     spreads = load_spreads(spec.report.spreads)
     ev = Evidence(spec, spreads, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
-                  out / "figures")
+                  out / "figures", beside=load_beside(spec.report.beside) if spec.report.beside else None)
     subsets = ", ".join(f"#{i + 1} {v}" for i, v in enumerate(spec.scenes.test_videos))
     t = spec.train
     md = [f"# Restoration benchmark report ({spec.report.profile} profile)", "",

@@ -5,12 +5,14 @@ section of reports/tables.md; the report stage assembles the studies that `repor
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from core.config import InputError
 from core.frames import load_shard
 from core.paths import EVAL
 from core.spec import Spec, Spreads
@@ -28,6 +30,33 @@ def entry_label(spec: Spec, key: str, table: int | None = None) -> str | None:
     return None if entry is None else entry.label_in(table)
 
 
+@dataclass(frozen=True)
+class Beside:
+    """Another run of the studies, as `python -m pipeline.report <study>` wrote it: its results and motion rows,
+    and its profile, budget and each method's info (run.json)."""
+    profile: str
+    steps: int
+    results: pd.DataFrame
+    motion: pd.DataFrame
+    info: dict[str, dict]
+
+    def evidence(self, ev: Evidence) -> Evidence:
+        """This run's evidence for the findings: `ev`'s spec and margins, its own results (no figures)."""
+        return Evidence(ev.spec, ev.spreads, self.results, self.motion, self.info, ev.test, {}, ev.figures)
+
+
+def load_beside(folder: str | Path) -> Beside:
+    folder = Path(folder)
+    missing = [f for f in ("results.csv", "motion.csv", "run.json") if not (folder / f).is_file()]
+    if missing:
+        raise InputError(f"report.beside names {folder}, which lacks {', '.join(missing)}; copy a run's "
+                         "reports/study/<study>/ there (README, Profiles) or set report.beside to \"\"")
+    run = json.loads((folder / "run.json").read_text())
+    return Beside(run["profile"], int(run["steps"]),
+                  pd.read_csv(folder / "results.csv", dtype={"subset": str, "table": str}),
+                  pd.read_csv(folder / "motion.csv"), run["methods"])
+
+
 @dataclass
 class Evidence:
     """Everything a study may read: the spec, the budget study's spreads (the findings' margins), every method's results and motion rows, each method's info.json
@@ -42,6 +71,7 @@ class Evidence:
     figures: Path
     made: list[str] = field(default_factory=list)  # figure files written, in order
     found: list[Finding] = field(default_factory=list)  # every study's findings, in order (reports/summary.json)
+    beside: Beside | None = None  # another run of the studies, set beside this one (report.beside)
 
     def keep(self, found: list[Finding]) -> list[Finding]:
         """A study's findings, kept for the run's summary, and handed back."""

@@ -184,6 +184,11 @@ def finding_7(shares_with: dict, shares_without: dict, kernel_frames: int) -> Fi
                    + f" (on the regular grid, before training: {start:.1%})")
 
 
+def _gap(results: pd.DataFrame, table: int, a: str, b: str, level: str) -> float | None:
+    pa, pb = avg_psnr(results, table, a, level), avg_psnr(results, table, b, level)
+    return None if pa is None or pb is None else pa - pb
+
+
 def role_spreads(spec: Spec, measured: dict, margin: float) -> tuple[dict[str, float], dict[tuple[int, str], float]]:
     """From each model's measured seed spread (params key -> dB): the spread of each role of ROLES, and for (6) the
     larger spread of each blind model and its non-blind twin by (table, label); `margin` for a model unmeasured."""
@@ -211,6 +216,25 @@ class Xu2019(Study):
     def shares(self, ev: Evidence, key: str) -> dict[str, list[float]]:
         return ev.info.get(key, {}).get("temporal_shares", {})
 
+    def margins(self, ev: Evidence) -> tuple[float, dict[str, float], dict[str, float], dict]:
+        """The findings' margins: the largest seed spread, each model's, each role's and each blind pair's."""
+        margin = ev.spreads.margin_db
+        measured = {k: v for k, v in ev.spreads.seed_spread_db.items() if k in ev.spec.models}
+        return (margin, measured, *role_spreads(ev.spec, measured, margin))
+
+    def findings(self, ev: Evidence, paper: pd.DataFrame) -> list[Finding]:
+        """The seven findings, decided on the run `ev` holds."""
+        spec = ev.spec
+        labels = {role: ev.label(key, table) for role, (table, key) in ROLES.items()}
+        # Finding (3) is about the paper's own learned methods: a model it does not have (FastDVDnet) is shown only.
+        in_paper = set(paper.loc[paper.table.astype(str) == "3", "method"])
+        learned_video = {ev.label(k, 3) for k, e in spec.models.items() if 3 in e.tables} & in_paper
+        margin, _, spreads, twins = self.margins(ev)
+        paper_blind = {(int(t), m) for t, m in paper.loc[paper.blind == 1, ["table", "method"]].itertuples(False)}
+        return all_findings(ev.results, ev.motion, self.shares(ev, "d3d"), self.shares(ev, "d3d_no_annealing"),
+                            labels, learned_video, margin, paper_blind=paper_blind, spreads=spreads,
+                            twin_spreads=twins)
+
     def section(self, ev: Evidence) -> list[str]:
         spec, ours = ev.spec, ev.results
         paper = read_paper()
@@ -223,14 +247,7 @@ class Xu2019(Study):
             for level in levels:
                 md += [f"## {TITLES[table]}, {level} noise", "", table_markdown(ours, paper, table, level, paper_name),
                        ""]
-        labels = {role: ev.label(key, table) for role, (table, key) in ROLES.items()}
-        # Finding (3) is about the paper's own learned methods: a model it does not have (FastDVDnet) is shown only.
-        in_paper = set(paper.loc[paper.table.astype(str) == "3", "method"])
-        learned_video = {ev.label(k, 3) for k, e in spec.models.items() if 3 in e.tables} & in_paper
-        with_, without = self.shares(ev, "d3d"), self.shares(ev, "d3d_no_annealing")
-        margin = ev.spreads.margin_db
-        measured = {k: v for k, v in ev.spreads.seed_spread_db.items() if k in spec.models}
-        spreads, twins = role_spreads(spec, measured, margin)
+        margin, measured, spreads, _ = self.margins(ev)
         md += ["## Which of the paper's findings hold in this run", "",
                "A difference is \"within noise\" when it is within the spread of the same training run again "
                f"(from {spec.report.spreads}: {ev.spreads.study}): in "
@@ -239,17 +256,40 @@ class Xu2019(Study):
                + f"; {margin:.2f} dB, the largest spread between seeds, for a model the study did not train), and "
                f"{margin:.2f} dB in (3).", "",
                "| finding | verdict | evidence |", "|---|---|---|"]
-        paper_blind = {(int(t), m) for t, m in paper.loc[paper.blind == 1, ["table", "method"]].itertuples(False)}
-        found = ev.keep(all_findings(ours, ev.motion, with_, without, labels, learned_video, margin,
-                                     paper_blind=paper_blind, spreads=spreads, twin_spreads=twins))
+        found = ev.keep(self.findings(ev, paper))
         md += [f"| {f.claim} | {f.verdict} | {f.evidence} |" for f in found] + [""]
         if "fastdvdnet" in spec.models and 3 in spec.models["fastdvdnet"].tables:
-            fast = beside_the_paper(ours, labels["d3d"], ev.label("fastdvdnet", 3), levels,
+            fast = beside_the_paper(ours, ev.label("d3d", 3), ev.label("fastdvdnet", 3), levels,
                                     max(spreads.get("d3d", margin), float(measured.get("fastdvdnet", margin))))
             md += ["Beside the paper, with the same margins:", "", "| comparison | verdict | evidence |",
                    "|---|---|---|", f"| {fast.claim} | {fast.verdict} | {fast.evidence} |", ""]
-        self.draw(ev, with_, without)
+        if ev.beside is not None:
+            md += self.as_the_budget_grows(ev, paper, found)
+        self.draw(ev, self.shares(ev, "d3d"), self.shares(ev, "d3d_no_annealing"))
         return md
+
+    def as_the_budget_grows(self, ev: Evidence, paper: pd.DataFrame, found: list[Finding]) -> list[str]:
+        """This run's verdicts beside those of another run of the study (report.beside), decided by the same code
+        and margins, and the paper's two headlines in both."""
+        other = ev.beside
+        steps = {"this": ev.spec.train.steps, "other": other.steps}
+        head = (f"| | this run ({ev.spec.report.profile} profile, {steps['this']:,} steps) | "
+                f"{other.profile} profile ({steps['other']:,} steps) |")
+        md = [f"## As the budget grows: this run beside the {other.profile} profile's", "",
+              f"The {other.profile} profile's report is {ev.spec.report.beside}/tables.md; its findings are decided "
+              f"here again, by this code and with this run's margins ({ev.spec.report.spreads}). "
+              "Headlines: the mean PSNR over the test subsets, learned model minus the classical method of its "
+              "table (dB, high / low noise).", "", head, "|---|---|---|"]
+        for table, model, classical in ((2, "d2d", "bm3d"), (3, "d3d", "bm4d")):
+            cells = []
+            for results in (ev.results, other.results):
+                gaps = [_gap(results, table, ev.label(model, table), ev.label(classical, table), lv)
+                        for lv in xu_levels(ev.results)]
+                cells.append(" / ".join("-" if g is None else f"{g:+.2f}" for g in gaps))
+            md.append(f"| {ev.label(model, table)} - {ev.label(classical, table)} | {cells[0]} | {cells[1]} |")
+        theirs = self.findings(other.evidence(ev), paper)
+        md += [f"| {a.claim} | {a.verdict} | {b.verdict} |" for a, b in zip(found, theirs)]
+        return md + [""]
 
     def draw(self, ev: Evidence, with_: dict, without: dict) -> None:
         out = ev.figures

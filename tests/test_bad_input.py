@@ -146,7 +146,7 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch
     ({"train.stpes": 5}, "train.stpes is not a setting (did you mean train.steps?)"),
     ({"models.d3d": {"arch": "deformable_3d", "args": {"frames": 5}, "label": "D3D", "tables": [9]}},
      "models.d3d.tables is [9]; it must be table ids of the registered studies (2, 3, 4, deblur, gauss, ssl)"),
-    ({"report.margin_db": 1.0}, "report.margin_db is not a setting (known: profile, spreads, studies)"),
+    ({"report.margin_db": 1.0}, "report.margin_db is not a setting (known: beside, profile, spreads, studies)"),
     ({"train.max_offset": float("inf")}, "train.max_offset is inf; it must be a number > 0"),
     ({"train.batch_parts": 3}, "train.batch_parts is 3; it must be a divisor of train.batch=8 (or auto)"),
     ({"train.lr_grid": [float("nan")]}, "train.lr_grid.0 is nan; it must be"),

@@ -99,3 +99,42 @@ def test_editing_a_helper_makes_every_stage_that_imports_it_stale(tiny_project):
         assert any(s.startswith("train@") for s in stale) and any(s.startswith("evaluate@") for s in stale)
     finally:
         path.write_text(text)
+
+
+def test_another_run_is_set_beside_and_its_findings_decided_again(tiny_project):
+    """report.beside: a run that `python -m pipeline.report xu2019` wrote (the long profile's, in the suite) is
+    decided again by this code, beside this run; a folder without its files is refused in one line."""
+    import shutil
+
+    alone, other = tiny_project / "reports/study/xu2019", tiny_project / "other_run"
+    try:
+        run(["python", "-m", "pipeline.report", "xu2019"], tiny_project)
+        shutil.copytree(alone, other)
+        results = pd.read_csv(other / "results.csv", dtype={"subset": str, "table": str})
+        d2d = (results.table == "2") & (results.method == "Deformable 2D")
+        results.loc[d2d, "psnr"] += 10.0  # far above KPN and DnCNN: finding (1) holds there
+        results.to_csv(other / "results.csv", index=False)
+        params = yaml.safe_load((tiny_project / "params.yaml").read_text())
+        for beside in ("nowhere", "other_run"):
+            params["report"]["beside"] = beside
+            (tiny_project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+            proc = run(["python", "-m", "pipeline.report", "xu2019"], tiny_project, check=False)
+            if beside == "nowhere":
+                assert proc.returncode != 0
+                assert "report.beside names nowhere, which lacks results.csv" in proc.stderr.strip().splitlines()[-1]
+        assert proc.returncode == 0, proc.stderr
+        main, grows = (alone / "tables.md").read_text().split("## As the budget grows")
+        assert "| | this run (tiny profile, 3 steps) | tiny profile (3 steps) |" in grows
+        verdicts = dict(re.findall(r"^\| (\(\d\)[^|]*?) \| ([a-z ]+) \| [^|]+ \|$", main, re.M))
+        both = {c: (a, b) for c, a, b in re.findall(r"^\| (\(\d\)[^|]*?) \| ([a-z ]+) \| ([a-z ]+) \|$", grows, re.M)}
+        assert len(both) == 7 and {c: a for c, (a, _) in both.items()} == verdicts
+        first = next(c for c in both if c.startswith("(1)"))
+        assert both[first][1] == "holds"
+        md = grows
+        gaps = re.search(r"^\| Deformable 2D - BM3D \| ([-+.\d]+) / ([-+.\d]+) \| ([-+.\d]+) / ([-+.\d]+) \|$", md,
+                         re.M)
+        assert abs(float(gaps[3]) - float(gaps[1]) - 10.0) < 0.011
+        assert abs(float(gaps[4]) - float(gaps[2]) - 10.0) < 0.011
+    finally:
+        run(["git", "checkout", "params.yaml"], tiny_project)
+        shutil.rmtree(other, ignore_errors=True)
