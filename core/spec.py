@@ -287,6 +287,45 @@ class Deblur(Section):
     seed: int = setting("an integer >= 0", "seed of its test sets", ge=0)
 
 
+def distinct_counts(low: int, wanted: str):
+    """A validator of a list of distinct integers >= low; `wanted` is what the error says it must be."""
+    def check(values: list) -> list:
+        if not all(x >= low for x in values) or len(set(values)) < len(values):
+            raise ValueError(wanted)
+        return values
+    return AfterValidator(check)
+
+
+Counts = Annotated[list[int], distinct_counts(1, "distinct integers >= 1")]
+Seeds = Annotated[list[int], distinct_counts(0, "distinct integers >= 0")]
+
+
+class Budget(Section):
+    """The training-budget study (tools/budget.py): DVC stage `budget`, frozen, run by `python -m tools.runs budget`."""
+    models: Names = setting("a list of distinct models with a classical target (dncnn, kpn5_image, d2d, d3d, "
+                            "kpn7_video)", "models drawn as curves over budgets and widths", min_length=1)
+    spread_models: Names | Literal["auto"] = setting(
+        "auto or a list of distinct models", "models trained at the default width and budget only, for their seed "
+        "spread (auto: every other learned model of Tables 2-4)")
+    widths: Counts = setting("distinct integers >= 1", "U-Net widths of the curves (DnCNN: 4x)", min_length=1)
+    seeds: Seeds = setting("distinct integers >= 0", "seeds at the first width, and of every spread model",
+                           min_length=1)
+    wide_seeds: Seeds = setting("distinct integers >= 0", "seeds at the other widths", min_length=1)
+    steps: Counts = setting("distinct integers >= 1", "budgets of the curves, optimiser steps", min_length=1)
+    perturbations: int = setting("an integer >= 0", "one-thread runs of seed 0 at the default budget from a start "
+                                 "nudged by 1e-6 of itself, per model", ge=0)
+    jobs: int = setting("an integer >= 1", "cores: one-thread runs side by side, two-thread runs half as many", ge=1)
+
+
+class Settling(Section):
+    """The settling study (tools/settling.py): DVC stage `settling`, frozen, run by `python -m tools.runs settling`."""
+    models: Names = setting("a list of distinct models", "models trained at each budget", min_length=1)
+    steps: Counts = setting("distinct integers >= 1", "budgets, optimiser steps (the recipe stretched)", min_length=1)
+    perturbations: int = setting("an integer >= 0", "runs from a start nudged by 1e-6 of itself, per model and "
+                                 "budget", ge=0)
+    jobs: int = setting("an integer >= 1", "cores: one-thread runs side by side, two-thread runs half as many", ge=1)
+
+
 class Report(Section):
     profile: str = setting("a profile name", "the profile the params came from (tools/profile.py)")
     studies: Names = setting("registered studies", "the sections of reports/tables.md", min_length=1)
@@ -334,12 +373,19 @@ class Spec(Section):
     gauss: Gauss
     deblur: Deblur
     report: Report
+    budget: Budget
+    settling: Settling
 
     @model_validator(mode="after")
     def _cross(self):
-        for name in self.own_data.test_frames:
-            if name not in self.models:
-                raise ValueError(f"@own_data.test_frames: keys of `models` ({name} is not one)")
+        named = {"own_data.test_frames": self.own_data.test_frames, "budget.models": self.budget.models,
+                 "settling.models": self.settling.models}
+        if self.budget.spread_models != "auto":
+            named["budget.spread_models"] = self.budget.spread_models
+        for key, names in named.items():
+            for name in names:
+                if name not in self.models:
+                    raise ValueError(f"@{key}: keys of `models` ({name} is not one)")
         return self
 
 

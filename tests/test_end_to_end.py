@@ -138,3 +138,30 @@ def test_another_run_is_set_beside_and_its_findings_decided_again(tiny_project):
     finally:
         run(["git", "checkout", "params.yaml"], tiny_project)
         shutil.rmtree(other, ignore_errors=True)
+
+
+def test_a_study_of_runs_is_a_frozen_stage_that_runs_by_name(tiny_project):
+    """`dvc repro` never runs the budget study (frozen: the tiny repro above did not); `python -m tools.runs budget`
+    runs it alone under DVC with params `budget`, gives dvc.yaml back as it was, and leaves the report stage, which
+    reads its spreads, stale."""
+    import json
+
+    assert "Running stage 'budget'" not in (tiny_project / "repro.log").read_text()
+    dvc_yaml = (tiny_project / "dvc.yaml").read_text()
+    try:
+        params = yaml.safe_load((tiny_project / "params.yaml").read_text())
+        params["budget"].update(models=["d2d"], spread_models=["d3d"], widths=[2], seeds=[0, 1], wide_seeds=[0],
+                                steps=[3], perturbations=1)
+        (tiny_project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        proc = run(["python", "-m", "tools.runs", "budget"], tiny_project)
+        assert re.findall(r"Running stage '([^']+)'", proc.stdout) == ["budget"]
+        assert (tiny_project / "dvc.yaml").read_text() == dvc_yaml
+        spreads = json.loads((tiny_project / "reports/budget/spreads.json").read_text())
+        assert set(spreads["seed_spread_db"]) == {"d2d", "d3d"} and "2 seeds and 1 starts" in spreads["study"]
+        rows = pd.read_csv(tiny_project / "reports/budget/budget.csv")
+        # d2d and d3d: seeds 0 and 1, two threads, one nudged start; one row per level
+        assert len(rows) == 2 * 4 * 2 and set(rows.steps) == {3}
+        status = run(["dvc", "status"], tiny_project).stdout
+        assert set(re.findall(r"^(\S+):\s*$", status, re.M)) == {"report"}
+    finally:
+        run(["git", "checkout", "--", "params.yaml", "dvc.lock", "reports"], tiny_project)

@@ -3,14 +3,14 @@ Deformable 3D and KPN 7x7 on video (the weakest learned model of Table 3), at tw
 classical methods as horizontal lines; and the seed spread and thread stability of every other learned model of
 Tables 2-4 at the default width and budget.
 
-    python -m tools.budget --steps 100 450 900 --seeds 0 1 2   # after `dvc repro` (it reads the test sets and
-                                                               # the tuned rates); these are the defaults
+    python -m tools.runs budget      # DVC stage `budget` (frozen: `dvc repro` never runs it), after `dvc repro`:
+                                     # it reads the test sets, the tuned rates and params `budget`
 
 Every point is a separate training run to its own budget (the default recipe: warm-up, the decay of
 train.schedule, the rate the default run chose for the model), one thread per run, two runs side by side. It also
 trains every model at the default width and budget once more with two threads (one such run at a time): float
 sums in another order, a cheap proxy for another machine, and prints that difference per model beside the range
-of `--perturbations` more one-thread runs of seed 0, each from its start weights nudged by 1e-6 of themselves:
+of `budget.perturbations` more one-thread runs of seed 0, each from its start weights nudged by 1e-6 of themselves:
 how far a float-level change of the run, which is all a thread count or a CPU changes, can move it. Writes
 reports/budget/budget.csv, reports/budget/figure_budget.png and reports/budget.md. A rerun trains again only the
 runs whose run key (params, rate, training data and training code: engine.train.run_key) is not in budget.csv.
@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.paths import model_folder
-from core.spec import Spec, replace
+from core.spec import Budget, Spec, replace
 from engine.run import Run, run_key
 from engine.train import PERTURBATION
 from tools.budget_report import DNCNN_PER_WIDTH, MODELS, OUT, report, with_perturb
@@ -125,21 +125,38 @@ def still_valid(old: pd.DataFrame | None, jobs: list[dict]) -> tuple[pd.DataFram
     return kept, [j for j in jobs if j["key"] not in set(kept["key"])]
 
 
+def settings(spec: Spec) -> Budget:
+    """params `budget`, its spread models named (auto: every learned model of Tables 2-4 without a curve); a
+    model without a classical target to draw against ends the study in one line."""
+    b = spec.budget
+    if untargeted := [m for m in b.models if m not in MODELS]:
+        raise SystemExit(f"tools.budget: budget.models names {', '.join(untargeted)}, which has no classical target "
+                         f"to draw against; name models from {', '.join(MODELS)}")
+    if b.spread_models == "auto":
+        b = replace(b, spread_models=spread_models(spec, b.models))
+    return b
+
+
+def jobs_of(spec: Spec, b: Budget, lrs: dict[str, float]) -> list[dict]:
+    """Every run the study asks for, each once: the curves, the spread models' seeds, one two-thread run of every
+    model and its nudged starts, all at the rates the default run chose."""
+    base_w, base_n = spec.train.width, spec.train.steps
+    job = lambda m, w, s, n, t, p=0: {"spec": spec, "model": m, "width": w, "seed": s,  # noqa: E731
+                                      "steps": n, "threads": t, "lr": lrs[m], "perturb": p}
+    names = b.models + b.spread_models
+    jobs = [job(m, w, s, n, 1) for m in b.models for w in b.widths
+            for s in (b.seeds if w == b.widths[0] else b.wide_seeds) for n in b.steps]
+    jobs += [job(m, base_w, s, base_n, 1) for m in b.spread_models for s in b.seeds]
+    jobs += [job(m, base_w, 0, base_n, 2) for m in names]  # the stability of every model
+    jobs += [job(m, base_w, 0, base_n, 1, p) for m in names for p in range(1, b.perturbations + 1)]
+    unique = {}
+    for j in jobs:
+        unique.setdefault(tuple(j[k] for k in ("model", "width", "seed", "steps", "threads", "perturb")), j)
+    return list(unique.values())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", default=list(MODELS), help="models with a curve over budgets and widths")
-    ap.add_argument("--spread-models", nargs="*", default=None,
-                    help="models trained at the default width and budget only (default: every other learned "
-                         "model of Tables 2-4)")
-    ap.add_argument("--widths", nargs="+", type=int, default=[8, 16])
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds at the first width")
-    ap.add_argument("--wide-seeds", nargs="+", type=int, default=[0], help="seeds at the other widths")
-    ap.add_argument("--steps", nargs="+", type=int, default=[100, 450, 900])
-    ap.add_argument("--perturbations", type=int, default=3,
-                    help="one-thread runs of seed 0 at the default width and budget from a start nudged by "
-                         f"{PERTURBATION:g} of itself, per model")
-    ap.add_argument("--jobs", type=int, default=2, help="cores to use: one-thread runs side by side, two-thread "
-                                                          "runs half as many")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from reports/budget/budget.csv")
     args = ap.parse_args()
     from core.config import InputError
@@ -149,34 +166,16 @@ def main() -> None:
         spec = load_spec()
     except InputError as e:
         raise SystemExit(f"tools.budget: {e}")
-    unknown = [m for m in args.models + (args.spread_models or []) if m not in spec.models]
-    if unknown:
-        raise SystemExit(f"tools.budget: {', '.join(unknown)} not in params.yaml `models`; name models from there")
-    if args.spread_models is None:
-        args.spread_models = spread_models(spec, args.models)
+    b = settings(spec)
     if args.report_only:
-        report(pd.read_csv(OUT / "budget.csv"), spec, args)
+        report(pd.read_csv(OUT / "budget.csv"), spec, b)
         return
-    names = args.models + args.spread_models
-    lrs = chosen_rates(names)
-    base_w, base_n = spec.train.width, spec.train.steps
-    job = lambda m, w, s, n, t, p=0: {"spec": spec, "model": m, "width": w, "seed": s,  # noqa: E731
-                                      "steps": n, "threads": t, "lr": lrs[m], "perturb": p}
-    jobs = [job(m, w, s, n, 1) for m in args.models for w in args.widths
-            for s in (args.seeds if w == args.widths[0] else args.wide_seeds) for n in args.steps]
-    jobs += [job(m, base_w, s, base_n, 1) for m in args.spread_models for s in args.seeds]
-    jobs += [job(m, base_w, 0, base_n, 2) for m in names]  # the stability of every model
-    jobs += [job(m, base_w, 0, base_n, 1, p) for m in names for p in range(1, args.perturbations + 1)]
-    unique = {}
-    for j in jobs:
-        unique.setdefault(tuple(j[k] for k in ("model", "width", "seed", "steps", "threads", "perturb")), j)
-    jobs = list(unique.values())
-    with_keys(jobs, "tools.budget")
+    jobs = with_keys(jobs_of(spec, b, chosen_rates(b.models + b.spread_models)), "tools.budget")
     kept, todo = still_valid(pd.read_csv(OUT / "budget.csv") if (OUT / "budget.csv").is_file() else None, jobs)
     print(f"{len(jobs)} runs: {len(jobs) - len(todo)} kept from {OUT / 'budget.csv'}, {len(todo)} to train",
           flush=True)
-    df = train_jobs(todo, with_perturb(kept).to_dict("records"), args.jobs, OUT / "budget.csv")
-    report(df, spec, args)
+    df = train_jobs(todo, with_perturb(kept).to_dict("records"), b.jobs, OUT / "budget.csv")
+    report(df, spec, b)
 
 
 def cluster(workers: int):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.paths import BUDGET, EVAL, REPORTS, RESULTS
+from core.paths import BUDGET, EVAL, REPORTS
 from core.spec import Spec
 
 OUT = BUDGET
@@ -117,12 +117,12 @@ def seed_means(study: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_spreads(per_model: pd.Series, margin: float, args, path: Path) -> None:
+def write_spreads(per_model: pd.Series, margin: float, args, steps: int, path: Path) -> None:
     """The findings' margins, rounded to 0.01 dB as the report prints them (core.spec.Spreads)."""
     from core.results import write_json
 
-    write_json({"study": f"{len(args.seeds)} seeds and {args.perturbations} starts nudged by 1e-6 at the default "
-                         "budget, reports/budget.md (`python -m tools.budget`)",
+    write_json({"study": f"{len(args.seeds)} seeds and {args.perturbations} starts nudged by 1e-6 at {steps:,} steps, "
+                         "reports/budget.md (`python -m tools.runs budget`)",
                 "margin_db": round(float(margin), 2),
                 "seed_spread_db": {m: round(float(v), 2) for m, v in per_model.items()}}, path)
 
@@ -174,8 +174,9 @@ def curves_markdown(df: pd.DataFrame, study: pd.DataFrame, spec: Spec, args) -> 
           "and thread stability. "
           f"DnCNN has no U-Net: its width is {DNCNN_PER_WIDTH}x the U-Net width named (the default run's is "
           f"{spec.models['dncnn'].args['width']}). "
-          f"`python -m tools.budget --steps {' '.join(map(str, args.steps))} --seeds {' '.join(map(str, args.seeds))}` "
-          "reproduces it (after `dvc repro`).",
+          f"`python -m tools.runs budget` reproduces it after `dvc repro` (params `budget`: steps "
+          f"{', '.join(map(str, args.steps))}, seeds {', '.join(map(str, args.seeds))}; the spreads at train.steps "
+          f"{spec.train.steps}).",
           "", "![budget](budget/figure_budget.png)", "",
           "| model | width | steps | CPU-s | " + " | ".join(f"{lv} mean (min-max over seeds)" for lv in
                                                             sorted(set(df.level))) + " |",
@@ -193,7 +194,8 @@ def spread_markdown(study: pd.DataFrame, nudged: pd.DataFrame, spec: Spec, args)
     md = ["", "## Seed spread", ""]
     groups = study.groupby(["model", "width", "steps", "level"]).psnr
     spread = groups.agg(lambda s: s.max() - s.min())[groups.size() > 1]  # where two or more seeds ran
-    at = spread.xs((spec.train.width, spec.train.steps), level=("width", "steps"), drop_level=False)
+    at = spread[(spread.index.get_level_values("width") == spec.train.width)
+                & (spread.index.get_level_values("steps") == spec.train.steps)]
     worst = at.idxmax() if len(at) else None
     md += [f"Spread between seeds (max - min test PSNR over the seeds of one model, width, budget and level): at "
            f"the default width {spec.train.width} and {spec.train.steps} steps, largest "
@@ -201,7 +203,7 @@ def spread_markdown(study: pd.DataFrame, nudged: pd.DataFrame, spec: Spec, args)
            + f"; over every budget measured, largest {spread.max():.2f} dB, median {spread.median():.2f} dB.", ""]
     per_model = default_spread(study, nudged, spec).round(2)
     if len(at):
-        write_spreads(per_model, at.max(), args, SPREADS)
+        write_spreads(per_model, at.max(), args, spec.train.steps, SPREADS)
     md += ["Per model at the default budget, the larger of its levels, over its seeds and its perturbed starts "
            f"(see Stability) alike; with the largest spread between seeds ({at.max():.2f} dB), which stands for "
            f"every model not trained here and for finding (3), they are written to {SPREADS}, the file the "
@@ -283,13 +285,21 @@ def stability_markdown(df: pd.DataFrame, nudged: pd.DataFrame, spec: Spec) -> li
     return md
 
 
+def evaluated(spec: Spec) -> pd.DataFrame:
+    """The default run's subset averages of every baseline and model, from data/eval (the report stage's inputs,
+    not its results.csv: the report reads this study's spreads)."""
+    frames = [pd.read_csv(EVAL / k / "results.csv", dtype={"subset": str, "table": str})
+              for k in [*spec.baselines, *spec.models] if (EVAL / k / "results.csv").is_file()]
+    rows = pd.concat(frames, ignore_index=True)
+    return rows[rows.subset == "avg"]
+
+
 def report(df: pd.DataFrame, spec: Spec, args) -> None:
     """reports/budget.md, reports/budget/figure_budget.png and the spreads file, from the study's rows."""
     df = with_perturb(df)
     nudged, df = df[df.perturb > 0], df[df.perturb == 0]  # the curves, spreads and findings read plain runs only
 
-    results = pd.read_csv(RESULTS, dtype={"subset": str, "table": str})
-    avg = results[results.subset == "avg"]
+    avg = evaluated(spec)
     classical = {lv: {m: float(r.psnr.iloc[0]) for m in ("BM3D", "BM4D (VBM4D stand-in)", "NLM", REFERENCE)
                       if len(r := avg[(avg.method == m) & (avg.level == lv)])}
                  for lv in sorted(set(df.level))}

@@ -2,8 +2,9 @@
 default budget and at longer ones: the test average trained with 1 and with 2 threads (seed 0), and the range of
 the one-thread run and its runs from starts nudged by 1e-6 of themselves (engine/train.py, fresh_start).
 
-    # after `dvc repro`; the committed reports/settling.md:
-    python -m tools.settling --models kpn5_video kpn7_video --steps 450 1800 --perturbations 2
+    python -m tools.runs settling    # DVC stage `settling` (frozen: `dvc repro` never runs it), after `dvc repro`;
+                                     # params `settling` (the committed reports/settling.md: kpn5_video and
+                                     # kpn7_video at 450 and 1800 steps, 2 nudged starts)
 
 Every run is the default recipe at the default width and the rate the default run chose; the schedule is a share
 of the steps (warm-up, decay, moving average), so a longer run is the same recipe stretched. A run whose run key is
@@ -11,8 +12,6 @@ in the budget study's reports/budget/budget.csv or in reports/budget/settling.cs
 again. Writes reports/budget/settling.csv and reports/settling.md.
 """
 from __future__ import annotations
-
-import argparse
 
 import pandas as pd
 
@@ -72,12 +71,6 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", required=True, help="learned models of params.yaml `models`")
-    ap.add_argument("--steps", nargs="+", type=int, required=True, help="training budgets, in steps")
-    ap.add_argument("--perturbations", type=int, default=3, help="nudged starts per model and budget")
-    ap.add_argument("--jobs", type=int, default=2, help="cores to use")
-    args = ap.parse_args()
     from core.config import InputError
     from core.spec import load_spec
 
@@ -85,16 +78,13 @@ def main() -> None:
         spec = load_spec()
     except InputError as e:
         raise SystemExit(f"tools.settling: {e}")
-    if unknown := [m for m in args.models if m not in spec.models]:
-        raise SystemExit(f"tools.settling: {', '.join(unknown)} not in params.yaml `models`; name models from there")
-    if bad := [n for n in args.steps if n < 1]:
-        raise SystemExit(f"tools.settling: --steps {bad[0]} is not a budget; give whole numbers of steps >= 1")
-    jobs = with_keys(settling_jobs(spec, chosen_rates(args.models), args.models, args.steps, args.perturbations),
+    st = spec.settling
+    jobs = with_keys(settling_jobs(spec, chosen_rates(st.models), st.models, st.steps, st.perturbations),
                      "tools.settling")
     former = [pd.read_csv(p) for p in (OUT / "budget.csv", CSV) if p.is_file()]
     kept, todo = still_valid(pd.concat(former).drop_duplicates(["key", "level"]) if former else None, jobs)
     print(f"{len(jobs)} runs: {len(jobs) - len(todo)} read from former runs, {len(todo)} to train", flush=True)
-    df = train_jobs(todo, with_perturb(kept).to_dict("records"), args.jobs, CSV)
+    df = train_jobs(todo, with_perturb(kept).to_dict("records"), st.jobs, CSV)
     REPORT.write_text(markdown(settling(df)))
     print(f"wrote {REPORT}")
 
