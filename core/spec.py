@@ -336,6 +336,9 @@ class Report(Section):
                            "(reports/long: the long profile)")
 
 
+FindingQuantity = Literal["motion_gap_growth", "off_reference_share"]
+
+
 class Spreads(Section):
     """What the budget study measured for the findings' margins (reports/budget/spreads.json, tools/budget.py):
     never typed by hand, so a report's margins are those of the study it names."""
@@ -344,6 +347,9 @@ class Spreads(Section):
                                "and for a model without a spread of its own, dB", ge=0)
     seed_spread_db: dict[str, Annotated[float, Field(ge=0)]] = setting(
         "a mapping of model to dB", "each model's max - min test PSNR over its seeds and nudged starts, dB")
+    finding_margins: dict[FindingQuantity, Annotated[float, Field(ge=0)]] = optional(
+        {}, "a mapping of motion_gap_growth or off_reference_share to a number >= 0", "the spread over the same "
+        "seeds and starts of what findings (5) (MSE) and (7) (share of samples) measure; none: not measured")
 
 
 def load_spreads(path: str | Path) -> Spreads:

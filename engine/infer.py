@@ -7,6 +7,7 @@ import time
 import numpy as np
 import torch
 
+from core.metrics import srgb_mse
 from degradations.base import Degradation, reference
 
 CHUNK = 4
@@ -37,6 +38,18 @@ def run_model(model, sequences: np.ndarray, degradation: Degradation, level: dic
         seconds += time.perf_counter() - start
         auxes.append({k: aux[k].cpu() for k in model.diagnostic_keys})
     return np.concatenate(outs), seconds / len(frames), auxes
+
+
+def motion_curve(model, noisy: dict[str, np.ndarray], clean: dict[str, np.ndarray], degradation: Degradation,
+                 level: dict) -> dict[int, float]:
+    """Figure 8: the sRGB MSE of the restored reference frames on each frame-rate subset (fps_<n> of the motion
+    stage's shard and of the test set of one level), by frame rate, highest first."""
+    curve = {}
+    for key in sorted((k for k in clean if k.startswith("fps_")), key=lambda k: -int(k[4:])):
+        out = run_model(model, noisy[key], degradation, level)[0]
+        tau = clean[key].shape[1] // 2
+        curve[int(key[4:])] = float(np.mean([srgb_mse(o, c) for o, c in zip(out, clean[key][:, tau])]))
+    return curve
 
 
 FIELD_PIXELS = ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))  # fractions of (y, x)

@@ -17,13 +17,12 @@ import numpy as np
 
 from core.config import stage_main
 from core.frames import load_shard, save_shard
-from core.metrics import srgb_mse
 from core.paths import EVAL, MOTION_SUBSETS, model_folder
 from core.results import (MOTION_COLUMNS, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels,
                           score_sequences, write_csv, write_json)
 from core.spec import load_spec
 from degradations import degradation_for
-from engine.infer import receptive_field, run_model
+from engine.infer import motion_curve, receptive_field, run_model
 from models.checkpoint import load_model, start_model
 from models.compute import device
 
@@ -62,12 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     if entry.motion:
         # Figure 8 at one level: low when the noise stage made it, else the level there is.
         path = next((p for p in levels if p.stem == "low"), levels[0])
-        noisy, clean = load_shard(path), load_shard(MOTION_SUBSETS)
-        motion = []
-        for key in sorted((k for k in clean if k.startswith("fps_")), key=lambda k: -int(k[4:])):
-            out, _, _ = run_model(model, noisy[key], degradation, degradation.stored_level(noisy))
-            mse = np.mean([srgb_mse(o, c) for o, c in zip(out, clean[key][:, tau])])
-            motion.append({"method": entry.label, "fps": int(key[4:]), "mse": mse})
+        noisy = load_shard(path)
+        curve = motion_curve(model, noisy, load_shard(MOTION_SUBSETS), degradation, degradation.stored_level(noisy))
+        motion = [{"method": entry.label, "fps": fps, "mse": mse} for fps, mse in curve.items()]
         info["motion_level"] = path.stem
         write_csv(motion, MOTION_COLUMNS, folder / "motion.csv")
     save_shard(folder / "outputs.npz", **outputs)

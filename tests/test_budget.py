@@ -162,3 +162,32 @@ def test_the_runs_go_through_a_dask_cluster_and_every_row_is_written(tmp_path):
     assert len(df) == 1 + 2 * len(jobs) and set(df.key) == {"old"} | {j["key"] for j in jobs}
     assert sorted(df[df.model == "d2d"].psnr.unique()) == [30.0, 31.0, 32.0]
     assert pd.read_csv(tmp_path / "study.csv").shape == df.shape
+
+
+def test_the_margins_of_findings_5_and_7_pair_the_runs_seed_by_seed():
+    """Seeds 0 and 1 and a nudged start of seed 0: the gap's growth from 120 to 24 fps is 1e-4, 3e-4, 5e-4 and the
+    off-reference share with annealing less without 0.10, 0.12, 0.16 (high) and 0.10 each (low): spreads 4e-4
+    and 0.06; without the nudged start 2e-4; without the twin no share. Runs at another budget do not count."""
+    from tools.budget_report import finding_margins
+
+    params = at_width_8_and_450_steps()
+    growth, share = {0: 1e-4, 1: 3e-4, 2: 5e-4}, {0: 0.10, 1: 0.12, 2: 0.16}
+    rows = []
+    for steps in (450, 100):
+        for s in range(3):
+            for lv in ("low", "high"):
+                base = {"width": 8, "seed": 0 if s == 2 else s, "steps": steps, "threads": 1, "level": lv,
+                        "psnr": 30.0, "perturb": 1 if s == 2 else 0}
+                extra = 5.0 if steps == 100 else 0.0
+                motion = lv == "low"
+                rows += [base | {"model": "d2d_per_frame", "mse_120": 2e-4 if motion else None,
+                                 "mse_24": 2e-4 + growth[s] + extra if motion else None},
+                         base | {"model": "d3d", "mse_120": 1e-4 if motion else None, "mse_24": 1e-4 if motion else None,
+                                 "off_reference": 0.3 + (share[s] if lv == "high" else 0.1) + extra},
+                         base | {"model": "d3d_no_annealing", "off_reference": 0.3}]
+    df = pd.DataFrame(rows)
+    study, nudged = df[df.perturb == 0], df[df.perturb > 0]
+    assert finding_margins(study, nudged, params) == pytest.approx({"motion_gap_growth": 4e-4,
+                                                                    "off_reference_share": 0.06})
+    assert finding_margins(study[study.model != "d3d_no_annealing"], None, params) == pytest.approx(
+        {"motion_gap_growth": 2e-4})

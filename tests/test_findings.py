@@ -182,3 +182,24 @@ def test_deformable_3d_against_fastdvdnet_is_decided_with_its_margin_and_the_tru
     close = beside_the_paper(results(36.8, 36.6), "Deformable 3D 3x3x3", "FastDVDnet", list(LEVELS), 0.3)
     assert close.verdict == "within noise" and "(margin 0.30 dB)" in close.evidence
     assert beside_the_paper(made_up(), "Deformable 3D 3x3x3", "FastDVDnet", list(LEVELS), 0.3).verdict == "not measured"
+
+
+def test_findings_5_and_7_are_judged_against_the_spread_of_their_own_quantity():
+    """The gap grows by 4e-4 from 120 to 24 fps, and annealing puts 40 points more samples off the reference
+    frame: each holds against a smaller spread over seeds, is within noise against a larger one, and without a
+    measured spread is decided on its sign and says it has no margin."""
+    with_, without = ({lv: list(s) for lv in LEVELS} for s in SHARES)
+
+    def five_and_seven(margins):
+        found = all_findings(made_up(), motion(5e-4), with_, without, LABELS, LEARNED_VIDEO, 0.0,
+                             quantity_margins=margins)
+        return found[4], found[6]
+
+    five, seven = five_and_seven({"motion_gap_growth": 3e-4, "off_reference_share": 0.3})
+    assert (five.verdict, seven.verdict) == ("holds", "holds")
+    assert "growth +4.00e-04 (margin 3.00e-04)" in five.evidence and "margin 30.0%" in seven.evidence
+    five, seven = five_and_seven({"motion_gap_growth": 5e-4, "off_reference_share": 0.5})
+    assert (five.verdict, seven.verdict) == ("within noise", "within noise")
+    five, seven = five_and_seven({})
+    assert (five.verdict, seven.verdict) == ("holds", "holds")
+    assert "no margin" in five.evidence and "no margin" in seven.evidence

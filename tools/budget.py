@@ -92,14 +92,36 @@ def run(job: dict) -> list[dict]:
     d = degradation_for(run_.entry)
     test = load_shard(d.clean_test)
     tau = test["frames"].shape[1] // 2
-    rows = []
-    for path in noisy_levels(d.test_folder):
+    rows, levels = [], noisy_levels(d.test_folder)
+    motion_level = next((p.stem for p in levels if p.stem == "low"), levels[0].stem)  # as stage evaluate's
+    for path in levels:
         noisy = load_shard(path)
-        out = run_model(model, noisy["test"], d, d.stored_level(noisy))[0]
+        out, _, auxes = run_model(model, noisy["test"], d, d.stored_level(noisy))
         avg = result_rows(score_sequences(out, test["frames"][:, tau]), test["subset"], [0], "", False, path.stem)[-1]
         rows.append({k: job[k] for k in ("model", "width", "seed", "steps", "threads", "perturb", "key")}
-                    | {"cpu_seconds": round(cpu, 1), "level": path.stem, "psnr": avg["psnr"]})
+                    | {"cpu_seconds": round(cpu, 1), "level": path.stem, "psnr": avg["psnr"]}
+                    | finding_quantities(model, run_.entry, noisy, auxes, path.stem == motion_level))
     return rows
+
+
+def finding_quantities(model, entry, noisy: dict, auxes: list, motion_level: bool) -> dict[str, float]:
+    """What findings (5) and (7) measure, for their spread over seeds: the share of a deformable kernel's samples
+    off the reference frame (finding 7), and for a model of Figure 8, at the level Figure 8 is measured at, its
+    MSE on each frame-rate subset (mse_<fps>, finding 5)."""
+    from core.frames import load_shard
+    from core.paths import MOTION_SUBSETS
+    from degradations import degradation_for
+    from engine.infer import motion_curve
+
+    out = {}
+    shares = model.diagnostics(auxes).get("temporal_shares")
+    if shares is not None:
+        out["off_reference"] = 1 - shares[len(shares) // 2]
+    if entry.motion and motion_level:
+        d = degradation_for(entry)
+        curve = motion_curve(model, noisy, load_shard(MOTION_SUBSETS), d, d.stored_level(noisy))
+        out |= {f"mse_{fps}": mse for fps, mse in curve.items()}
+    return out
 
 
 def chosen_rates(names: list[str]) -> dict[str, float]:
