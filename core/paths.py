@@ -16,6 +16,7 @@ MOTION_SUBSETS = DATA / "motion" / "subsets.npz"   # stage motion: Figure 8's fr
 NOISY = DATA / "noisy"                   # stage noise: <level>.npz
 GAUSS = DATA / "gauss"                   # stage gauss: clean.npz, noisy/<level>.npz, val
 BLUR = DATA / "blur"                     # stage blur: train/, val.npz, clean.npz, blurry/<level>.npz
+TRAIN_INPUTS = DATA / "train_inputs"     # stage train_inputs: <model>.json, the hashes of its training data
 MODELS = DATA / "models"                 # stage train: <model>/model.pt, tune.json, live/
 CHECKPOINTS = DATA / "checkpoints"       # stage train: an interrupted run resumes from here
 EVAL = DATA / "eval"                     # stages baselines, evaluate, own_data: <method>/

@@ -182,7 +182,8 @@ def test_the_margins_of_findings_5_and_7_pair_the_runs_seed_by_seed():
                 motion = lv == "low"
                 rows += [base | {"model": "d2d_per_frame", "mse_120": 2e-4 if motion else None,
                                  "mse_24": 2e-4 + growth[s] + extra if motion else None},
-                         base | {"model": "d3d", "mse_120": 1e-4 if motion else None, "mse_24": 1e-4 if motion else None,
+                         base | {"model": "d3d", "mse_120": 1e-4 if motion else None,
+                                 "mse_24": 1e-4 if motion else None,
                                  "off_reference": 0.3 + (share[s] if lv == "high" else 0.1) + extra},
                          base | {"model": "d3d_no_annealing", "off_reference": 0.3}]
     df = pd.DataFrame(rows)

@@ -165,3 +165,27 @@ def test_a_study_of_runs_is_a_frozen_stage_that_runs_by_name(tiny_project):
         assert set(re.findall(r"^(\S+):\s*$", status, re.M)) == {"report"}
     finally:
         run(["git", "checkout", "--", "params.yaml", "dvc.lock", "reports"], tiny_project)
+
+
+def test_new_data_of_one_degradation_makes_only_its_models_stale(tiny_project):
+    """A train stage depends on its model's hashes of the training data its degradation reads (stage train_inputs),
+    not on every study's data: changed blur validation windows leave train@ stale for study deblur's two models
+    alone."""
+    import numpy as np
+
+    from core.frames import load_shard, save_shard
+
+    val = tiny_project / "data/blur/val.npz"
+    original = val.read_bytes()
+    try:
+        shard = load_shard(val)
+        save_shard(val, frames=shard["frames"] * 0.5)
+        run(["dvc", "repro", "--single-item", "train_inputs"], tiny_project)
+        status = run(["dvc", "status"], tiny_project).stdout
+        stale = {s for s in re.findall(r"^(\S+):\s*$", status, re.M) if s.startswith("train@")}
+        assert stale == {"train@svrnn", "train@unet_deblur"}
+        assert not np.array_equal(load_shard(val)["frames"], shard["frames"])
+    finally:
+        val.write_bytes(original)
+        run(["dvc", "repro", "--single-item", "train_inputs"], tiny_project)
+    assert "Data and pipelines are up to date" in run(["dvc", "status"], tiny_project).stdout
