@@ -60,13 +60,17 @@ def interval(low: float):
 RATES = "distinct positive rates, e.g. [3.0e-4, 1.0e-3]"
 
 
-def distinct_positive(wanted: str):
-    """A validator of a list of distinct numbers > 0; `wanted` is what the error says it must be."""
+def distinct_where(ok, wanted: str):
+    """A validator of a list of distinct values each `ok`; `wanted` is what the error says it must be."""
     def check(values: list) -> list:
-        if not all(x > 0 for x in values) or len(set(values)) < len(values):
+        if not all(ok(x) for x in values) or len(set(values)) < len(values):
             raise ValueError(wanted)
         return values
     return AfterValidator(check)
+
+
+def distinct_positive(wanted: str):
+    return distinct_where(lambda x: x > 0, wanted)
 
 
 Names = Annotated[list[str], AfterValidator(distinct)]
@@ -287,23 +291,23 @@ class Deblur(Section):
     seed: int = setting("an integer >= 0", "seed of its test sets", ge=0)
 
 
-def distinct_counts(low: int, wanted: str):
-    """A validator of a list of distinct integers >= low; `wanted` is what the error says it must be."""
-    def check(values: list) -> list:
-        if not all(x >= low for x in values) or len(set(values)) < len(values):
-            raise ValueError(wanted)
-        return values
-    return AfterValidator(check)
+Counts = Annotated[list[int], distinct_where(lambda x: x >= 1, "distinct integers >= 1")]
+Seeds = Annotated[list[int], distinct_where(lambda x: x >= 0, "distinct integers >= 0")]
 
 
-Counts = Annotated[list[int], distinct_counts(1, "distinct integers >= 1")]
-Seeds = Annotated[list[int], distinct_counts(0, "distinct integers >= 0")]
+class RunStudy(Section):
+    """What every study of runs sets: a DVC stage of its name, frozen, run by `python -m tools.runs <name>`."""
+    models: Names = setting("a list of distinct models", "the models it trains", min_length=1)
+    steps: Counts = setting("distinct integers >= 1", "its budgets, optimiser steps (the recipe stretched)",
+                            min_length=1)
+    perturbations: int = setting("an integer >= 0", "runs of seed 0 from a start nudged by 1e-6 of itself, per model "
+                                 "(the budget study: at the default budget)", ge=0)
+    jobs: int = setting("an integer >= 1", "cores: one-thread runs side by side, two-thread runs half as many", ge=1)
 
 
-class Budget(Section):
-    """The training-budget study (tools/budget.py): DVC stage `budget`, frozen, run by `python -m tools.runs budget`."""
-    models: Names = setting("a list of distinct models with a classical target (dncnn, kpn5_image, d2d, d3d, "
-                            "kpn7_video)", "models drawn as curves over budgets and widths", min_length=1)
+class Budget(RunStudy):
+    """The training-budget study (tools/budget.py): its curves (`models`, with a classical target: dncnn,
+    kpn5_image, d2d, d3d, kpn7_video) over `steps` and `widths`, and every model's seed spread."""
     spread_models: Names | Literal["auto"] = setting(
         "auto or a list of distinct models", "models trained at the default width and budget only, for their seed "
         "spread (auto: every other learned model of Tables 2-4)")
@@ -311,25 +315,16 @@ class Budget(Section):
     seeds: Seeds = setting("distinct integers >= 0", "seeds at the first width, and of every spread model",
                            min_length=1)
     wide_seeds: Seeds = setting("distinct integers >= 0", "seeds at the other widths", min_length=1)
-    steps: Counts = setting("distinct integers >= 1", "budgets of the curves, optimiser steps", min_length=1)
-    perturbations: int = setting("an integer >= 0", "one-thread runs of seed 0 at the default budget from a start "
-                                 "nudged by 1e-6 of itself, per model", ge=0)
-    jobs: int = setting("an integer >= 1", "cores: one-thread runs side by side, two-thread runs half as many", ge=1)
 
 
-class Settling(Section):
-    """The settling study (tools/settling.py): DVC stage `settling`, frozen, run by `python -m tools.runs settling`."""
-    models: Names = setting("a list of distinct models", "models trained at each budget", min_length=1)
-    steps: Counts = setting("distinct integers >= 1", "budgets, optimiser steps (the recipe stretched)", min_length=1)
-    perturbations: int = setting("an integer >= 0", "runs from a start nudged by 1e-6 of itself, per model and "
-                                 "budget", ge=0)
-    jobs: int = setting("an integer >= 1", "cores: one-thread runs side by side, two-thread runs half as many", ge=1)
+class Settling(RunStudy):
+    """The settling study (tools/settling.py): seed 0 of each model at each budget, 1 and 2 threads."""
 
 
 class Report(Section):
     profile: str = setting("a profile name", "the profile the params came from (tools/profile.py)")
     studies: Names = setting("registered studies", "the sections of reports/tables.md", min_length=1)
-    spreads: str = setting("a spreads file the budget study wrote (python -m tools.budget)",
+    spreads: str = setting("a spreads file the budget study wrote (python -m tools.runs budget)",
                            "where the findings' margins come from", min_length=1)
     beside: str = optional("", "a folder `python -m tools.study` wrote (results.csv, motion.csv, run.json), or \"\"",
                            "another run of the studies whose findings the report sets beside this run's "
