@@ -350,7 +350,7 @@ class Spreads(Section):
 def load_spreads(path: str | Path) -> Spreads:
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"report.spreads names {path}, which does not exist; run `python -m tools.budget` (or "
+        raise InputError(f"report.spreads names {path}, which does not exist; run `python -m tools.runs budget` (or "
                          f"restore it with `git checkout {path}`)")
     try:
         return Spreads.model_validate_json(path.read_text())
@@ -379,15 +379,16 @@ class Spec(Section):
 
     @model_validator(mode="after")
     def _cross(self):
-        named = {"own_data.test_frames": self.own_data.test_frames, "budget.models": self.budget.models,
-                 "settling.models": self.settling.models}
-        if self.budget.spread_models != "auto":
-            named["budget.spread_models"] = self.budget.spread_models
-        for key, names in named.items():
-            for name in names:
-                if name not in self.models:
-                    raise ValueError(f"@{key}: keys of `models` ({name} is not one)")
+        for name in self.own_data.test_frames:
+            if name not in self.models:
+                raise ValueError(f"@own_data.test_frames: keys of `models` ({name} is not one)")
         return self
+
+    def need_models(self, key: str, names: list[str]) -> None:
+        """A study of runs names models of `models` (checked when it runs: a run trimmed to one study's models
+        need not trim the studies of runs too)."""
+        if unknown := [n for n in names if n not in self.models]:
+            raise InputError(f"{key} is {names!r}; it must be keys of `models` ({unknown[0]} is not one)")
 
 
 def load_spec(path: str | Path = "params.yaml") -> Spec:

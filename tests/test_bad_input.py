@@ -162,10 +162,7 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch
     ({"models.d3d": {"arch": "deformable_3d", "args": {"frames": 5}, "label": "D3D", "tables": [3, 3]}},
      "models.d3d.tables is [3, 3]; it must be a list without repeats (named twice: 3)"),
     ({"report.studies": ["xu2018"]}, "report.studies is 'xu2018'; it must be a registered study (deblur, gauss, ssl, xu2019)"),
-    ({"budget.spread_models": ["d2d", "d4d"]}, "budget.spread_models is ['d2d', 'd4d']; it must be keys of `models` "
-                                               "(d4d is not one)"),
     ({"budget.steps": [100, 0]}, "budget.steps is [100, 0]; it must be distinct integers >= 1"),
-    ({"settling.models": ["kpn9"]}, "settling.models is ['kpn9']; it must be keys of `models` (kpn9 is not one)"),
 ])
 def test_the_check_stage_refuses_a_bad_setting_with_one_line(workdir, capsys, setting, expected):
     err = fails(check, base_params(**setting), capsys)

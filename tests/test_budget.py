@@ -192,3 +192,23 @@ def test_the_margins_of_findings_5_and_7_pair_the_runs_seed_by_seed():
                                                                     "off_reference_share": 0.06})
     assert finding_margins(study[study.model != "d3d_no_annealing"], None, params) == pytest.approx(
         {"motion_gap_growth": 2e-4})
+
+
+def test_a_study_of_runs_naming_a_model_params_lack_stops_in_one_line():
+    """Checked when the study runs, not at load: a run trimmed to one study's models need not trim the studies of
+    runs too."""
+    from core.config import InputError
+    from tools.budget import settings
+
+    spec = default_spec()
+    assert settings(spec).spread_models == spread_models_of(spec)
+    for changes, key in (({"models": ["d2d", "d4d"]}, "budget.models"),
+                         ({"spread_models": ["kpn9"]}, "budget.spread_models")):
+        with pytest.raises(InputError, match=rf"{key} is .*; it must be keys of `models` \((d4d|kpn9) is not one\)"):
+            settings(replace(spec, budget=replace(spec.budget, **changes)))
+
+
+def spread_models_of(spec):
+    from tools.budget import spread_models
+
+    return spread_models(spec, spec.budget.models)

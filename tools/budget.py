@@ -151,11 +151,13 @@ def settings(spec: Spec) -> Budget:
     """params `budget`, its spread models named (auto: every learned model of Tables 2-4 without a curve); a
     model without a classical target to draw against ends the study in one line."""
     b = spec.budget
+    spec.need_models("budget.models", b.models)
     if untargeted := [m for m in b.models if m not in MODELS]:
         raise SystemExit(f"tools.budget: budget.models names {', '.join(untargeted)}, which has no classical target "
                          f"to draw against; name models from {', '.join(MODELS)}")
     if b.spread_models == "auto":
-        b = replace(b, spread_models=spread_models(spec, b.models))
+        return replace(b, spread_models=spread_models(spec, b.models))
+    spec.need_models("budget.spread_models", b.spread_models)
     return b
 
 
@@ -186,9 +188,9 @@ def main() -> None:
 
     try:
         spec = load_spec()
+        b = settings(spec)
     except InputError as e:
         raise SystemExit(f"tools.budget: {e}")
-    b = settings(spec)
     if args.report_only:
         report(pd.read_csv(OUT / "budget.csv"), spec, b)
         return

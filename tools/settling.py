@@ -76,6 +76,7 @@ def main() -> None:
 
     try:
         spec = load_spec()
+        spec.need_models("settling.models", spec.settling.models)
     except InputError as e:
         raise SystemExit(f"tools.settling: {e}")
     st = spec.settling
