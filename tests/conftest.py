@@ -19,8 +19,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 # Every package (a folder with __init__.py), the profiles, the published figures and the DVC files.
+# The code, params and the committed files stages read: the published figures, the frozen studies of runs'
+# outputs (the report reads their spreads) and the run the report may set beside (report.beside).
 PROJECT_FILES = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "tests") + [
-    "profiles", "reports/paper", "reports/budget/spreads.json", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"]
+    name for name in ("profiles", "reports/paper", "reports/budget", "reports/budget.md", "reports/settling.md",
+                      "reports/long", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore") if (ROOT / name).exists()]
 
 
 def copy_project(dest: Path) -> Path:
