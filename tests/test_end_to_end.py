@@ -85,6 +85,7 @@ def test_a_rejected_setting_stops_before_any_output_is_deleted(tiny_project):
             assert (tiny_project / "data/scenes/manifest.csv").read_bytes() == scenes
     finally:
         run(["git", "checkout", "params.yaml"], tiny_project)
+        run(["dvc", "checkout", "data/params.ok"], tiny_project)  # the refused check had removed it first
 
 
 def test_editing_a_helper_makes_every_stage_that_imports_it_stale(tiny_project):
