@@ -28,7 +28,6 @@ import pandas as pd
 from core.paths import model_folder
 from core.spec import Budget, Spec, replace
 from engine.run import Run, run_key
-from engine.train import PERTURBATION
 from tools.budget_report import DNCNN_PER_WIDTH, MODELS, OUT, report, with_perturb
 
 
@@ -100,25 +99,23 @@ def run(job: dict) -> list[dict]:
         avg = result_rows(score_sequences(out, test["frames"][:, tau]), test["subset"], [0], "", False, path.stem)[-1]
         rows.append({k: job[k] for k in ("model", "width", "seed", "steps", "threads", "perturb", "key")}
                     | {"cpu_seconds": round(cpu, 1), "level": path.stem, "psnr": avg["psnr"]}
-                    | finding_quantities(model, run_.entry, noisy, auxes, path.stem == motion_level))
+                    | finding_quantities(model, d, noisy, auxes, run_.entry.motion and path.stem == motion_level))
     return rows
 
 
-def finding_quantities(model, entry, noisy: dict, auxes: list, motion_level: bool) -> dict[str, float]:
+def finding_quantities(model, d, noisy: dict, auxes: list, figure8: bool) -> dict[str, float]:
     """What findings (5) and (7) measure, for their spread over seeds: the share of a deformable kernel's samples
-    off the reference frame (finding 7), and for a model of Figure 8, at the level Figure 8 is measured at, its
-    MSE on each frame-rate subset (mse_<fps>, finding 5)."""
+    off the reference frame (finding 7), and for a model of Figure 8 at the level Figure 8 is measured at
+    (`figure8`), its MSE on each frame-rate subset (mse_<fps>, finding 5)."""
     from core.frames import load_shard
     from core.paths import MOTION_SUBSETS
-    from degradations import degradation_for
     from engine.infer import motion_curve
 
     out = {}
     shares = model.diagnostics(auxes).get("temporal_shares")
     if shares is not None:
         out["off_reference"] = 1 - shares[len(shares) // 2]
-    if entry.motion and motion_level:
-        d = degradation_for(entry)
+    if figure8:
         curve = motion_curve(model, noisy, load_shard(MOTION_SUBSETS), d, d.stored_level(noisy))
         out |= {f"mse_{fps}": mse for fps, mse in curve.items()}
     return out
