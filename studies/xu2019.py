@@ -140,6 +140,14 @@ def finding_3(results: pd.DataFrame, L: dict, learned_video: set[str], levels: l
 NO_MARGIN = "no margin: the budget study behind report.spreads did not measure this quantity's spread"
 
 
+def decide_measured(gaps: list[float], margin: float | None) -> str:
+    """decide() against a quantity's measured spread; without one (None), on the gaps' signs alone (the evidence
+    then says NO_MARGIN)."""
+    if margin is not None:
+        return decide(gaps, margin)
+    return "holds" if all(g > 0 for g in gaps) else "does not hold"
+
+
 def finding_5(motion: pd.DataFrame, L: dict, margin: float | None = None) -> Finding:
     """The gap's growth from the highest frame rate to the lowest, against its spread over the budget study's
     seeds (`margin`, MSE; None: not measured, decided on its sign and said so)."""
@@ -151,9 +159,9 @@ def finding_5(motion: pd.DataFrame, L: dict, margin: float | None = None) -> Fin
     gap = (m2 - m3).dropna().sort_index()
     lo, hi = gap.index.min(), gap.index.max()
     growth = gap[lo] - gap[hi]
-    verdict = decide([growth], margin) if margin is not None else "holds" if growth > 0 else "does not hold"
-    return Finding(claim, verdict, f"MSE(2D) - MSE(3D): {gap[hi]:.2e} at {hi} fps, {gap[lo]:.2e} at {lo} fps; "
-                   f"growth {growth:+.2e} (" + (f"margin {margin:.2e}" if margin is not None else NO_MARGIN) + ")")
+    return Finding(claim, decide_measured([growth], margin),
+                   f"MSE(2D) - MSE(3D): {gap[hi]:.2e} at {hi} fps, {gap[lo]:.2e} at {lo} fps; growth {growth:+.2e} ("
+                   + (f"margin {margin:.2e}" if margin is not None else NO_MARGIN) + ")")
 
 
 def finding_6(results: pd.DataFrame, levels: list[str], margin: float, paper_blind: set | None,
@@ -192,9 +200,7 @@ def finding_7(shares_with: dict, shares_without: dict, kernel_frames: int, margi
         gaps.append(off_with - off_without)
         ev.append(f"{level}: {off_with:.1%} with, {off_without:.1%} without annealing")
     start = _starting_share(len(shares_with[common[0]]), kernel_frames)
-    verdict = (decide(gaps, margin) if margin is not None
-               else "holds" if all(g > 0 for g in gaps) else "does not hold")
-    return Finding(claim, verdict, "share of samples off the reference frame: " + "; ".join(ev)
+    return Finding(claim, decide_measured(gaps, margin), "share of samples off the reference frame: " + "; ".join(ev)
                    + f" (on the regular grid, before training: {start:.1%}; "
                    + (f"margin {margin:.1%}" if margin is not None else NO_MARGIN) + ")")
 

@@ -130,15 +130,19 @@ def write_spreads(per_model: pd.Series, margin: float, quantities: dict[str, flo
                 "finding_margins": {q: float(f"{v:.3g}") for q, v in quantities.items()}}, path)
 
 
+def default_runs(study: pd.DataFrame, nudged: pd.DataFrame | None, spec: Spec) -> pd.DataFrame:
+    """The one-thread runs at the default width and budget, its seeds and its nudged starts alike: the runs every
+    spread of the findings is taken over."""
+    pool = at_default(study, spec)
+    return pd.concat([pool, at_default(nudged, spec)]) if nudged is not None and len(nudged) else pool
+
+
 def default_spread(study: pd.DataFrame, nudged: pd.DataFrame | None, spec: Spec) -> pd.Series:
     """Each model's spread at the default width and budget, the larger of its levels: max - min test PSNR over
     its one-thread runs there, its seeds and its perturbed starts alike. Both are the same procedure run again;
     at 450 steps a float-level nudge moves some models further than a seed does (DnCNN's second nudge stayed at
     its noisy input)."""
-    pool = at_default(study, spec)
-    if nudged is not None and len(nudged):
-        pool = pd.concat([pool, at_default(nudged, spec)])
-    runs = pool.groupby(["model", "level"]).psnr
+    runs = default_runs(study, nudged, spec).groupby(["model", "level"]).psnr
     return runs.agg(lambda s: s.max() - s.min())[runs.size() > 1].groupby(level="model").max()
 
 
@@ -149,10 +153,7 @@ def finding_margins(study: pd.DataFrame, nudged: pd.DataFrame | None, spec: Spec
     share of Deformable 3D's samples off the reference frame less that of its twin without annealing."""
     from studies.xu2019 import ROLES
 
-    pool = at_default(study, spec)
-    if nudged is not None and len(nudged):
-        pool = pd.concat([pool, at_default(nudged, spec)])
-    pool = with_perturb(pool)
+    pool = with_perturb(default_runs(study, nudged, spec))
     key = lambda role: ROLES[role][1]  # noqa: E731
     out = {}
     fps = sorted(int(c[4:]) for c in pool.columns if c.startswith("mse_"))
