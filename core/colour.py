@@ -29,6 +29,18 @@ def linear_to_srgb(q: _Array) -> _Array:
 LUMA = (0.2126, 0.7152, 0.0722)  # Rec. 709 weights of linear R, G, B
 
 
+def channels_as_sequences(colour: np.ndarray) -> np.ndarray:
+    """Colour sequences [n, T, 3, H, W] -> grey sequences [3n, T, H, W], sequence by sequence R, G, B: how a grey
+    method restores colour, one channel at a time (Xu et al. 2019, Appendix B)."""
+    n, t, c, h, w = colour.shape
+    return np.ascontiguousarray(colour.transpose(0, 2, 1, 3, 4).reshape(n * c, t, h, w))
+
+
+def frames_as_colour(grey: np.ndarray) -> np.ndarray:
+    """The restored grey frames [3n, H, W] of channels_as_sequences' sequences -> colour planes [n, 3, H, W]."""
+    return grey.reshape(-1, 3, *grey.shape[1:])
+
+
 # The 256 linear values of 8-bit sRGB codes, computed as a per-pixel conversion would (float32): a lookup is
 # bit-identical to it and far cheaper than a power per pixel.
 UINT8_TO_LINEAR = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0).astype(np.float32)

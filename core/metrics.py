@@ -36,8 +36,11 @@ def to_display(linear: np.ndarray) -> np.ndarray:
 
 
 def srgb_scores(pred_linear: np.ndarray, clean_linear: np.ndarray) -> tuple[float, float]:
-    """(PSNR, SSIM) of one frame under the suite's convention."""
+    """(PSNR, SSIM) of one frame under the suite's convention: a grey frame [H, W], or colour planes [3, H, W]
+    (PSNR over every channel's pixels, SSIM the mean of the channels' as skimage's channel_axis averages them)."""
     a, b = to_display(pred_linear), to_display(clean_linear)
+    if a.ndim == 3:
+        return psnr(a, b), float(np.mean([ssim(x, y) for x, y in zip(a, b)]))
     return psnr(a, b), ssim(a, b)
 
 

@@ -1,7 +1,7 @@
 """What evaluation writes and the report reads: per-method folders under data/eval/<method>/.
 
 results.csv has the columns of the paper's reference table (table,method,blind,level,subset,psnr,ssim); `table` is
-text: the paper's table number, or a study's own table id (`ssl`, ...); a
+text: the paper's table number, or a study's own table id (`ssl`, ...; `colour`: the colour test sequences); a
 subset's figures are means over its sequences and `avg` is the mean over subsets, as the paper averages its four
 test videos.
 """
@@ -15,11 +15,13 @@ import pandas as pd
 
 from core.config import InputError, atomic_write
 from core.metrics import srgb_scores
-from core.paths import NOISY
+from core.frames import load_shard
+from core.paths import NOISY, SCENES_TEST_COLOUR
 from core.spec import Rows, Spec
 
 RESULT_COLUMNS = ["table", "method", "blind", "level", "subset", "psnr", "ssim"]
 MOTION_COLUMNS = ["method", "fps", "mse"]
+COLOUR = "colour"  # the table of the colour test sequences (Appendix B): an entry in it is evaluated in colour too
 ON_TEST = "_on_test"  # data/eval/<model>_on_test: a self-supervised model trained on the noisy test frames
 
 
@@ -56,10 +58,30 @@ def result_rows(scores: np.ndarray, subsets: np.ndarray, tables: list, method: s
     return [{"table": str(t), "method": method, "blind": int(blind), "level": level, **r} for t in tables for r in rows]
 
 
-def entry_rows(scores: np.ndarray, subsets: np.ndarray, entry: Rows, blind: bool, level: str) -> list[dict]:
-    """The rows of one method (a params entry) in every table it appears in: `label`, or the table's own label
-    from `table_labels` (Table 4 calls Deformable 3D "full model 3x3x3")."""
-    return [r for t in entry.tables for r in result_rows(scores, subsets, [t], entry.label_in(t), blind, level)]
+def entry_rows(scores: np.ndarray, subsets: np.ndarray, entry: Rows, blind: bool, level: str,
+               colour: bool = False) -> list[dict]:
+    """The rows of one method (a params entry) in every grey table it appears in, or with `colour` in table
+    `colour`: `label`, or the table's own label from `table_labels` (Table 4 calls Deformable 3D "full model
+    3x3x3")."""
+    tables = [t for t in entry.tables if (str(t) == COLOUR) == colour]
+    return [r for t in tables for r in result_rows(scores, subsets, [t], entry.label_in(t), blind, level)]
+
+
+def in_colour(entry: Rows) -> bool:
+    return COLOUR in map(str, entry.tables)
+
+
+def colour_evaluation(restore, entry: Rows, levels: list[Path], blind: bool) -> tuple[list[dict], dict]:
+    """Table `colour`: restore(level, noisy shard) -> the restored colour test frames [n, 3, H, W], scored
+    on RGB sRGB against the clean colour test frames; the rows, and the outputs by `<level>_colour`."""
+    clean = load_shard(SCENES_TEST_COLOUR)
+    refs = clean["frames"][:, clean["frames"].shape[1] // 2]
+    rows, outputs = [], {}
+    for path in levels:
+        out = restore(path.stem, load_shard(path))
+        rows += entry_rows(score_sequences(out, refs), clean["subset"], entry, blind, path.stem, colour=True)
+        outputs[f"{path.stem}_{COLOUR}"] = out.astype(np.float32)
+    return rows, outputs
 
 
 def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:

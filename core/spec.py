@@ -233,6 +233,13 @@ class Rows(Section):
         return v
 
     @model_validator(mode="after")
+    def _colour_is_raw_noise(self):
+        if "colour" in map(str, self.tables) and getattr(self, "degradation", DEFAULT_DEGRADATION) != DEFAULT_DEGRADATION:
+            raise ValueError(f"tables: table colour holds {DEFAULT_DEGRADATION} methods only (its test sets are "
+                             "the noise stage's); remove colour or the degradation")
+        return self
+
+    @model_validator(mode="after")
     def _labels_of_own_tables(self):
         if not set(map(str, self.table_labels)) <= set(map(str, self.tables)):
             raise ValueError("table_labels: labels of tables the entry is in")

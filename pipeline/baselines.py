@@ -3,7 +3,9 @@
 An entry names its registered `method` (its own key unless given) and its `degradation` (raw_noise unless named;
 the test sets are that degradation's). For each level, the strength multiplier of `baselines.<entry>.grid` with
 the best mean PSNR on the validation sequences is kept, then the test sequences are denoised with it. Sequences
-are spread over the cores. Writes data/eval/<entry>/{results.csv, outputs.npz, info.json}.
+are spread over the cores. An entry in table `colour` restores the colour test sequences too, at each level's
+tuned strength (baselines/classical.py: channel by channel, or the method's colour form). Writes
+data/eval/<entry>/{results.csv, outputs.npz, info.json}.
 """
 from __future__ import annotations
 
@@ -20,17 +22,17 @@ from core.config import InputError, stage_main
 from core.frames import load_shard, save_shard
 from core.paths import EVAL
 from core.registry import DEGRADATIONS
-from core.results import (RESULT_COLUMNS, entry_rows, named_entry, noisy_levels, score_sequences,
-                          write_csv, write_json)
+from core.results import (RESULT_COLUMNS, colour_evaluation, entry_rows, in_colour, named_entry, noisy_levels,
+                          score_sequences, write_csv, write_json)
 from core.spec import load_spec
 import degradations  # noqa: F401  (registers the degradations)
 
 
 def _denoise_one(job):
-    name, frames, level, strength, label = job
+    name, frames, level, strength, label, colour = job
     start = time.perf_counter()
     try:
-        out = run_baseline(name, frames, level, strength)
+        out = run_baseline(name, frames, level, strength, colour)
     except Exception as e:  # noqa: BLE001 - reported with the sequence it failed on
         return None, f"{name} failed on {label}: {type(e).__name__}: {e}"
     return (out, time.perf_counter() - start), None
@@ -44,9 +46,10 @@ def sequence_levels(physics: dict, shard: dict, split: str) -> list[dict]:
 
 
 def denoise_all(name: str, noisy: np.ndarray, levels: list[dict], strength: float, labels: list[str], pool,
-                desc: str) -> tuple[np.ndarray, float]:
-    """Outputs [n, H, W] (one level dict per sequence) and the mean seconds per sequence on one core."""
-    jobs = [(name, f, level, strength, lab) for f, level, lab in zip(noisy, levels, labels)]
+                desc: str, colour: bool = False) -> tuple[np.ndarray, float]:
+    """Outputs [n, H, W] (colour: [n, 3, H, W]; one level dict per sequence) and the mean seconds per sequence
+    on one core."""
+    jobs = [(name, f, level, strength, lab, colour) for f, level, lab in zip(noisy, levels, labels)]
     results = list(tqdm(pool.map(_denoise_one, jobs), total=len(jobs), desc=desc, leave=False))
     errors = [err for _, err in results if err]
     if errors:
@@ -99,6 +102,16 @@ def main(argv: list[str] | None = None) -> None:
             info["tuned"][level] = best
             info["validation_psnr"][level] = psnrs
             info["megapixels_per_second"] = out[0].size / 1e6 / max(seconds, 1e-9)
+        if in_colour(entry):
+            def restore(level: str, noisy: dict) -> np.ndarray:
+                n = len(noisy["test_colour"])
+                return denoise_all(method, noisy["test_colour"], [degradation.stored_level(noisy)] * n,
+                                   info["tuned"][level], sequence_labels(test), pool, f"{name} {level} colour",
+                                   colour=True)[0]
+
+            colour_rows, colour_outputs = colour_evaluation(restore, entry, levels, False)
+            rows += colour_rows
+            outputs |= colour_outputs
     folder = EVAL / name
     info["seconds"] = round(time.perf_counter() - began, 1)
     save_shard(folder / "outputs.npz", **outputs)

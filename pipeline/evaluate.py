@@ -1,6 +1,7 @@
 """Stage `evaluate@<model>`: a trained model on every test subset at every level of its degradation's test sets
 (data/noisy for raw noise, data/gauss for study gauss).
 
+A model in table `colour` restores the colour test sequences too, one channel at a time (Appendix B).
 Writes data/eval/<model>/: results.csv (PSNR/SSIM per subset), outputs.npz (the restored test frames), info.json
 (speed, peak memory of the stage's process, what the model tells of itself: for deformable kernels where their
 samples land; the measured receptive field for entries with `receptive_field: true`), and motion.csv
@@ -18,8 +19,9 @@ import numpy as np
 from core.config import stage_main
 from core.frames import load_shard, save_shard
 from core.paths import EVAL, MOTION_SUBSETS, model_folder
-from core.results import (MOTION_COLUMNS, RESULT_COLUMNS, entry_rows, named_entry, noisy_levels,
-                          score_sequences, write_csv, write_json)
+from core.colour import channels_as_sequences, frames_as_colour
+from core.results import (MOTION_COLUMNS, RESULT_COLUMNS, colour_evaluation, entry_rows, in_colour, named_entry,
+                          noisy_levels, score_sequences, write_csv, write_json)
 from core.spec import load_spec
 from degradations import degradation_for
 from engine.infer import motion_curve, receptive_field, run_model
@@ -52,6 +54,14 @@ def main(argv: list[str] | None = None) -> None:
         info["megapixels_per_second"] = out[0].size / 1e6 / max(seconds, 1e-9)
         for key, value in model.diagnostics(auxes).items():
             info.setdefault(key, {})[level] = value
+    if in_colour(entry):
+        def restore(level: str, noisy: dict) -> np.ndarray:
+            grey = channels_as_sequences(noisy["test_colour"])
+            return frames_as_colour(run_model(model, grey, degradation, degradation.stored_level(noisy))[0])
+
+        colour_rows, colour_outputs = colour_evaluation(restore, entry, levels, model.blind)
+        rows += colour_rows
+        outputs |= colour_outputs
     folder = EVAL / name
     if entry.receptive_field:  # study deblur: how far an output pixel sees, trained and at its seeded start
         first = load_shard(levels[0])

@@ -12,7 +12,7 @@ import pandas as pd
 import studies  # noqa: F401  (registers the studies)
 from core.config import InputError, atomic_write, stage_main
 from core.frames import load_shard
-from core.paths import EVAL, REPORTS, SCENES_TEST
+from core.paths import EVAL, REPORTS, SCENES_TEST, SCENES_TEST_COLOUR
 from core.registry import STUDIES
 from core.results import MOTION_COLUMNS, ON_TEST, RESULT_COLUMNS, noisy_levels, write_csv, write_json
 from core.spec import Spec, load_spec, load_spreads
@@ -148,7 +148,8 @@ def figures_markdown(spec: Spec, info: dict, made: list[str]) -> list[str]:
     motion_levels = sorted({i["motion_level"] for i in info.values() if "motion_level" in i})
     if motion_levels:
         md += [f"Figure 8 is measured at the {', '.join(motion_levels)} noise level, on the frame-rate subsets of "
-               f"{spec.motion.source}; Figures 5 and 10 show the first test sequence.", ""]
+               f"{spec.motion.source}; Figures 5 and 10 show the first test sequence, Figure 12 the window of the colour "
+               "test frames where colour changes most across edges (studies/xu2019_colour.py).", ""]
     return md + [f"![{f}](figures/{f})" for f in made] + [""]
 
 
@@ -181,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     test = load_shard(SCENES_TEST)
     spreads = load_spreads(spec.report.spreads)
     ev = Evidence(spec, spreads, ours, motion, info, test, {p.stem: load_shard(p) for p in noisy_levels()},
-                  out / "figures", beside=load_beside(spec.report.beside) if spec.report.beside else None)
+                  out / "figures", beside=load_beside(spec.report.beside) if spec.report.beside else None,
+                  colour=load_shard(SCENES_TEST_COLOUR))
     md = header_markdown(spec, test, spreads, info)
     found = {}
     for name in chosen:

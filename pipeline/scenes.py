@@ -1,7 +1,8 @@
 """Stage `scenes`: long videos -> scene manifest and train/val/test sequences of 2*tau+1 grey linear frames.
 
 Cuts are found by PySceneDetect on the pixels. The split is by video: each test video is one test subset
-(#1-#4 in the paper's tables, in the order of `scenes.test_videos`). Sequences never cross a cut; test and
+(#1-#4 in the paper's tables, in the order of `scenes.test_videos`); the test sequences are kept in colour too
+(test_colour.npz: linear R, G, B planes, Appendix B). Sequences never cross a cut; test and
 validation sequences do not overlap. A video is read once, scene by scene: each scene leaves memory as soon as
 its end is found, so that the stage's memory is bounded by the longest scene, not the video
 (`python -m tools.benchmark data` measures it); a training video is one shard per scene,
@@ -29,7 +30,7 @@ from core.config import InputError, atomic_write, stage_main
 from core.frames import (center_crop, check_decoded, check_video_file, load_shard, resolve_videos, save_shard,
                          video_name)
 from core.inputs import check_split
-from core.paths import SCENES
+from core.paths import SCENES, SCENES_TEST_COLOUR
 from core.spec import Spec, load_spec
 
 OUT = SCENES
@@ -61,28 +62,47 @@ def grey_linear_frame(bgr: np.ndarray, height: int) -> np.ndarray:
     return grey if (h, w) == (height, width) else cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
 
 
+def colour_linear_frame(bgr: np.ndarray, height: int) -> np.ndarray:
+    """One decoded 8-bit BGR frame -> linear R, G, B planes float32 [3, height, W*height/H], resized by the same
+    area averaging as grey_linear_frame (so their luma-weighted sum is its grey frame, to float rounding)."""
+    h, w = bgr.shape[:2]
+    rgb = UINT8_TO_LINEAR[bgr[..., ::-1]]
+    width = max(1, round(w * height / h))
+    if (h, w) != (height, width):
+        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(np.moveaxis(rgb, -1, 0))
+
+
+def convert_frame(bgr: np.ndarray, height: int, colour: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The stage's grey frame of a decoded frame, and its colour planes where the video's colour is kept."""
+    return grey_linear_frame(bgr, height), colour_linear_frame(bgr, height) if colour else None
+
+
 class ConvertingStream(VideoStreamCv2):
     """PySceneDetect's own OpenCV decoder, handing every frame it decodes to a worker thread that converts it to
-    the stage's grey linear frame: one decode serves both the cut detector and the stored frames (decoding twice
-    cost more than everything else here), the conversion overlaps decoding, and no full-size frame is kept.
-    Converted frames wait in `converted` until a scene takes them."""
+    the stage's grey linear frame (and, with `colour`, its linear colour planes): one decode serves both the cut
+    detector and the stored frames (decoding twice cost more than everything else here), the conversion overlaps
+    decoding, and no full-size frame is kept. Converted frames wait in `converted` until a scene takes them."""
 
-    def __init__(self, path: Path, height: int, pool: ThreadPoolExecutor):
+    def __init__(self, path: Path, height: int, pool: ThreadPoolExecutor, colour: bool = False):
         super().__init__(str(path))
-        self.height, self.pool = height, pool
+        self.height, self.pool, self.colour = height, pool, colour
         self.converted: deque[Future] = deque()
         self.count = 0  # frames decoded so far
 
     def read(self, decode: bool = True):
         frame = super().read(decode)
         if decode and frame is not False:
-            self.converted.append(self.pool.submit(grey_linear_frame, frame, self.height))
+            self.converted.append(self.pool.submit(convert_frame, frame, self.height, self.colour))
             self.count += 1
         return frame
 
-    def take(self, n: int) -> np.ndarray:
-        """The next n converted frames, let go of here."""
-        return np.stack([self.converted.popleft().result() for _ in range(n)])
+    def take(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The next n converted frames, grey [n, H, W] and colour [n, 3, H, W] (None without colour), let go of
+        here."""
+        done = [self.converted.popleft().result() for _ in range(n)]
+        grey = np.stack([g for g, _ in done])
+        return grey, np.stack([c for _, c in done]) if self.colour else None
 
 
 class CutDetector(ContentDetector):
@@ -100,9 +120,10 @@ class CutDetector(ContentDetector):
 
 
 def stream_scenes(path: Path, threshold: float, min_scene_frames: int, height: int, min_frames: int,
-                  emit) -> tuple[float, list[tuple[int, int]]]:
+                  emit, colour: bool = False) -> tuple[float, list[tuple[int, int]]]:
     """Decode a video once and cut it into scenes with PySceneDetect's content detector; each scene's grey linear
-    frames [n, height, W*height/H] (float32) go to emit(k, start, frames) as soon as its end is known, so that
+    frames [n, height, W*height/H] (float32) go to emit(k, start, frames, colour) as soon as its end is known
+    (colour: its linear RGB planes [n, 3, height, W*height/H] when `colour`, else None), so that
     the stage holds one scene (and the decoder's lookahead), never the video. Returns the fps and the scenes as
     [start, end) (no cut: one scene). A missing, unreadable, truncated or too short video is refused."""
     path = Path(path)
@@ -110,14 +131,14 @@ def stream_scenes(path: Path, threshold: float, min_scene_frames: int, height: i
     scenes: list[tuple[int, int]] = []
     with ThreadPoolExecutor(1) as pool:
         try:
-            stream = ConvertingStream(path, height, pool)
+            stream = ConvertingStream(path, height, pool, colour)
         except Exception:  # noqa: BLE001 - PySceneDetect raises its own errors for files OpenCV cannot open
             raise InputError(f"video {path} cannot be opened as a video; convert it to mp4 or avi") from None
 
         def end_scene(cut: int) -> None:
             start = scenes[-1][1] if scenes else 0
             if cut > start:  # (a cut found again after the last frame is no scene)
-                emit(len(scenes), start, stream.take(cut - start))
+                emit(len(scenes), start, *stream.take(cut - start))
                 scenes.append((start, cut))
 
         manager = SceneManager()
@@ -136,7 +157,7 @@ def read_and_detect(path: Path, threshold: float, min_scene_frames: int, height:
     """The whole video at once (tests, the benchmark): grey linear frames, fps and scenes of stream_scenes."""
     parts: list[np.ndarray] = []
     fps, scenes = stream_scenes(path, threshold, min_scene_frames, height, min_frames,
-                                lambda k, start, frames: parts.append(frames))
+                                lambda k, start, frames, colour: parts.append(frames))
     return np.concatenate(parts), fps, scenes
 
 
@@ -166,7 +187,7 @@ def write_manifest(rows: list[dict], path: Path) -> None:
 def train_writer(folder: Path, length: int, stride: int):
     """emit() for a training video: each scene holding a sequence as train/<video>/<scene>.npz, its frames and
     the first frame of a sequence every `stride` frames (core/training_data.py reads them in name order)."""
-    def emit(k: int, start: int, frames: np.ndarray) -> None:
+    def emit(k: int, start: int, frames: np.ndarray, colour: None) -> None:
         firsts = np.arange(0, len(frames) - length + 1, stride, dtype=np.int64)
         if len(firsts):
             save_shard(folder / f"{k:05d}.npz", frames=frames, starts=firsts)
@@ -175,22 +196,31 @@ def train_writer(folder: Path, length: int, stride: int):
 
 class HeldOut:
     """A test or validation video's candidate sequences, the non-overlapping windows of each scene: their
-    centre crops wait on disk until the video has ended, when the picks are spread over all of them."""
+    centre crops (grey, and colour where the video's colour is kept) wait on disk until the video has ended, when
+    the picks are spread over all of them."""
 
     def __init__(self, folder: Path, length: int, crop: int):
         self.folder, self.length, self.crop = folder, length, crop
         self.candidates: list[tuple[int, int, int]] = []  # (scene, first frame in the video, in the scene)
 
-    def emit(self, k: int, start: int, frames: np.ndarray) -> None:
+    def emit(self, k: int, start: int, frames: np.ndarray, colour: np.ndarray | None) -> None:
         firsts = range(0, len(frames) - self.length + 1, self.length)
         if len(firsts):
-            save_shard(self.folder / f"{k:05d}.npz", frames=center_crop(frames, self.crop))
+            crops = {"frames": center_crop(frames, self.crop)}
+            if colour is not None:
+                crops["colour"] = center_crop(colour, self.crop)
+            save_shard(self.folder / f"{k:05d}.npz", **crops)
             self.candidates += [(k, start + r, r) for r in firsts]
 
     def picks(self, name: str, count: int) -> list[tuple]:
-        """(video, scene, first frame, crops [2*tau+1, crop, crop]) of at most `count` spread candidates."""
-        return [(name, k, first, load_shard(self.folder / f"{k:05d}.npz")["frames"][r:r + self.length])
-                for k, first, r in spread(self.candidates, count)]
+        """(video, scene, first frame, crops [2*tau+1, crop, crop], colour crops [2*tau+1, 3, crop, crop] or None)
+        of at most `count` spread candidates."""
+        picked = []
+        for k, first, r in spread(self.candidates, count):
+            shard = load_shard(self.folder / f"{k:05d}.npz")
+            colour = shard["colour"][r:r + self.length] if "colour" in shard else None
+            picked.append((name, k, first, shard["frames"][r:r + self.length], colour))
+        return picked
 
 
 def write_scenes(spec: Spec, paths: list[Path], names: list[str], out: Path) -> None:
@@ -202,8 +232,9 @@ def write_scenes(spec: Spec, paths: list[Path], names: list[str], out: Path) -> 
         split = assign_split(name, cfg.test_videos, cfg.val_videos)
         held = None if split == "train" else HeldOut(out / "held" / name, length, cfg.test_crop)
         emit = held.emit if held else train_writer(out / "train" / name, length, cfg.train_stride)
+        # The test videos keep their colour too (Appendix B's colour test set), from the same decode.
         fps, scenes = stream_scenes(path, cfg.detector_threshold, cfg.min_scene_frames, spec.data.height, length,
-                                    emit)
+                                    emit, colour=split == "test")
         manifest += [dict(video=name, scene=k, start_frame=a, end_frame=b, fps=round(fps, 3), split=split)
                      for k, (a, b) in enumerate(scenes)]
         if held:
@@ -221,6 +252,9 @@ def write_scenes(spec: Spec, paths: list[Path], names: list[str], out: Path) -> 
                    subset=np.array([videos.index(s[0]) + 1 for s in seqs]),
                    video=np.array([s[0] for s in seqs]), scene=np.array([s[1] for s in seqs]),
                    start=np.array([s[2] for s in seqs]))
+    tests = held_out["test"]
+    save_shard(out / SCENES_TEST_COLOUR.name, frames=np.stack([s[4] for s in tests]),
+               subset=np.array([cfg.test_videos.index(s[0]) + 1 for s in tests]))
     write_manifest(manifest, out / "manifest.csv")
 
 

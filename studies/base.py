@@ -59,8 +59,9 @@ def load_beside(folder: str | Path) -> Beside:
 
 @dataclass
 class Evidence:
-    """Everything a study may read: the spec, the budget study's spreads (the findings' margins), every method's results and motion rows, each method's info.json
-    (by params key), the clean test shard, the degraded test sets by level, and where figures go."""
+    """Everything a study may read: the spec, the budget study's spreads (the findings' margins), every method's
+    results and motion rows, each method's info.json (by params key), the clean test shard, the degraded test sets
+    by level, and where figures go."""
     spec: Spec
     spreads: Spreads
     results: pd.DataFrame
@@ -72,6 +73,7 @@ class Evidence:
     made: list[str] = field(default_factory=list)  # figure files written, in order
     found: list[Finding] = field(default_factory=list)  # every study's findings, in order (reports/summary.json)
     beside: Beside | None = None  # another run of the studies, set beside this one (report.beside)
+    colour: dict[str, np.ndarray] | None = None  # the clean colour test sequences (table colour, Appendix B)
 
     def keep(self, found: list[Finding]) -> list[Finding]:
         """A study's findings, kept for the run's summary, and handed back."""

@@ -1,5 +1,5 @@
-"""The report's figures (PNG under reports/figures/): Figure 5 (crops), 8 (motion), 9 (temporal shares) and
-10 (learned kernels), redrawn from this run's outputs."""
+"""The report's figures (PNG under reports/figures/): Figures 5 and 12 (crops, grey and colour), 8 (motion), 9
+(temporal shares) and 10 (learned kernels), redrawn from this run's outputs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,7 +47,8 @@ def temporal_shares(shares: dict[str, list[float]], path: Path) -> None:
 
 def crops(noisy: np.ndarray, clean: np.ndarray, outputs: dict[str, np.ndarray], path: Path,
           input_label: str = "noisy") -> None:
-    """Figure 5: the same crop, degraded, by each method, and the ground truth, in sRGB with PSNR."""
+    """Figures 5 and 12: the same crop, degraded, by each method, and the ground truth, in sRGB with PSNR; grey
+    frames [H, W] or colour planes [3, H, W]."""
     panels = [(input_label, noisy), *outputs.items(), ("ground truth", clean)]
     cols = min(5, len(panels))
     rows = -(-len(panels) // cols)
@@ -55,7 +56,8 @@ def crops(noisy: np.ndarray, clean: np.ndarray, outputs: dict[str, np.ndarray], 
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, (label, img) in zip(np.ravel(axes), panels):
-        ax.imshow(to_display(img), cmap="gray", vmin=0, vmax=1)
+        shown = to_display(img)
+        ax.imshow(np.moveaxis(shown, 0, -1) if shown.ndim == 3 else shown, cmap="gray", vmin=0, vmax=1)
         score = "" if label == "ground truth" else f"\n{psnr(to_display(img), to_display(clean)):.2f} dB"
         ax.set_title(f"{label}{score}", fontsize=8)
     _save(fig, path)

@@ -1,6 +1,7 @@
 """Study `xu2019`: Tables 2-4 of Xu, Li and Sun, "Learning Deformable Kernels for Image and Video Denoising"
 (arXiv 1904.06903) beside the published figures, the paper's seven findings decided from this run's numbers
-(never from the paper's), and Figures 5, 8, 9 and 10.
+(never from the paper's), and Figures 5, 8, 9 and 10; Appendix B's colour table, claim and Figure 12
+(studies/xu2019_colour.py).
 
 The study names the params entries that play the paper's roles (d2d, kpn5_image, ...) and reads their labels
 from params, so a renamed label does not silently break a finding; a missing entry makes it "not measured".
@@ -13,12 +14,15 @@ import pandas as pd
 
 from core import paths
 from core.registry import STUDIES
+from core.results import COLOUR
 from core.spec import Spec
 from studies import figures
-from studies.base import (Evidence, Finding, Study, avg_psnr, decide, decide_within, entry_label, relation,
-                          table_markdown)
+from studies.xu2019_colour import colour_finding, colour_section, draw_figure12
+from studies.base import (Evidence, Finding, Study, avg_psnr, decide, decide_within, entry_label,
+                          published_markdown, relation, table_markdown)
 
 PAPER = paths.PAPER / "xu2019_tables.csv"
+FASTDVDNET = paths.PAPER / "fastdvdnet_published.csv"
 TITLES = {2: "Table 2: single image denoising", 3: "Table 3: video denoising",
           4: "Table 4: ablation (video, average over the test subsets)"}
 BLIND_TOLERANCE_DB = 0.5  # the paper's blind-vs-non-blind gaps are at most 0.35 dB
@@ -77,6 +81,19 @@ def beside_the_paper(results: pd.DataFrame, ours: str, rival: str, levels: list[
     if not gaps:
         return Finding(claim, "not measured", f"no rows of {rival}")
     return Finding(claim, decide(gaps, margin), "; ".join(ev) + f" (margin {margin:.2f} dB)")
+
+
+def fastdvdnet_published(results: pd.DataFrame, fast: str, bm4d: str, levels: list[str]) -> list[str]:
+    """FastDVDnet's published figures, and the one thing of them that compares with this run: its gap over video
+    block matching (V-BM4D on Set8 there, BM4D in Table 3 here)."""
+    pub = pd.read_csv(FASTDVDNET, comment="#")
+    set8 = pub[pub.dataset.str.startswith("Set8")].pivot(index="dataset", columns="method", values="psnr")
+    theirs = " / ".join(f"{d.split()[1]} {r.FastDVDnet - r['V-BM4D']:+.2f}" for d, r in set8.iterrows())
+    ours = [(lv, avg_psnr(results, 3, fast, lv), avg_psnr(results, 3, bm4d, lv)) for lv in levels]
+    mine = " / ".join(f"{lv} {a - b:+.2f}" for lv, a, b in ours if a is not None and b is not None)
+    return [*published_markdown(FASTDVDNET),
+            f"Another protocol (Gaussian noise on colour videos): only the gap over block matching compares. "
+            f"FastDVDnet - V-BM4D on Set8, published: {theirs} dB (sigma); here, {fast} - {bm4d}: {mine} dB.", ""]
 
 
 def _starting_share(frames: int, kernel_frames: int) -> float:
@@ -230,7 +247,7 @@ def read_paper(path: Path = PAPER) -> pd.DataFrame:
 @STUDIES.register("xu2019")
 class Xu2019(Study):
     title = "Deformable kernels for image and video denoising (Xu, Li, Sun 2019)"
-    tables = (2, 3, 4)
+    tables = (2, 3, 4, COLOUR)
     # the paper's two headlines: Deformable 2D against BM3D, Deformable 3D against the video block matching
     headline = ((2, "d2d"), (2, "bm3d"), (3, "d3d"), (3, "bm4d"))
 
@@ -285,11 +302,29 @@ class Xu2019(Study):
             fast = beside_the_paper(ours, ev.label("d3d", 3), ev.label("fastdvdnet", 3), levels,
                                     max(spreads.get("d3d", margin), float(measured.get("fastdvdnet", margin))))
             md += ["Beside the paper, with the same margins:", "", "| comparison | verdict | evidence |",
-                   "|---|---|---|", f"| {fast.claim} | {fast.verdict} | {fast.evidence} |", ""]
+                   "|---|---|---|", f"| {fast.claim} | {fast.verdict} | {fast.evidence} |", "",
+                   *fastdvdnet_published(ours, ev.label("fastdvdnet", 3), ev.label("bm4d", 3), levels)]
+        md += self.appendix_b(ev, margin, spreads)
         if ev.beside is not None:
             md += self.as_the_budget_grows(ev, paper, found)
         self.draw(ev, self.shares(ev, "d3d"), self.shares(ev, "d3d_no_annealing"))
         return md
+
+    def appendix_b(self, ev: Evidence, margin: float, spreads: dict[str, float]) -> list[str]:
+        """Table colour, the claim of Appendix B (decided with the larger seed spread of its two models) and
+        Figure 12, where the run has colour rows."""
+        levels = sorted(set(ev.results[ev.results.table.astype(str) == COLOUR].level))
+        if ev.colour is None or not levels:
+            return []
+        d3d, kpn = ROLES["d3d"][1], ROLES["kpn_video"][1]
+        if not all(k in ev.spec.models and COLOUR in map(str, ev.spec.models[k].tables) for k in (d3d, kpn)):
+            found = Finding("(8) Appendix B: colour artefacts at edges", "not measured",
+                            f"{d3d} and {kpn} are not both in table colour")
+        else:
+            found = colour_finding(ev, d3d, kpn, levels,
+                                   max(spreads.get("d3d", margin), spreads.get("kpn_video", margin)))
+            draw_figure12(ev, [kpn, d3d], sorted(ev.noisy)[0])
+        return colour_section(ev, levels, ev.keep([found])[0])
 
     def as_the_budget_grows(self, ev: Evidence, paper: pd.DataFrame, found: list[Finding]) -> list[str]:
         """This run's verdicts beside those of another run of the study (report.beside), decided by the same code

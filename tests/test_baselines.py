@@ -54,5 +54,5 @@ def test_a_failing_sequence_is_named():
     from pipeline.baselines import _denoise_one
 
     result, error = _denoise_one(("bm3d", np.zeros((5, 4)), {"sigma_s": 2.5e-3, "sigma_r": 1e-2}, 1.0,
-                                  "bikes scene 2 frame 80"))
+                                  "bikes scene 2 frame 80", False))
     assert result is None and error.startswith("bm3d failed on bikes scene 2 frame 80: ")

