@@ -38,10 +38,12 @@ def collect(names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 
 def speeds_markdown(info: dict) -> list[str]:
-    lines = ["| method | parameters | megapixels / s |", "|---|---|---|"]
+    lines = ["| method | parameters | megapixels / s | peak memory of its evaluation (MB, the whole process) |",
+             "|---|---|---|---|"]
     for name, i in info.items():
         params = f"{i['parameters']:,}" if "parameters" in i else "-"
-        lines.append(f"| {i['label']} ({name}) | {params} | {i['megapixels_per_second']:.3f} |")
+        memory = f"{i['peak_memory_mb']:,}" if "peak_memory_mb" in i else "-"
+        lines.append(f"| {i['label']} ({name}) | {params} | {i['megapixels_per_second']:.3f} | {memory} |")
     return lines
 
 

@@ -21,10 +21,13 @@ def _gradient(planes: np.ndarray) -> np.ndarray:
 
 
 def edge_mask(clean: np.ndarray) -> np.ndarray:
-    """The EDGE_SHARE of pixels of a clean colour frame [3, H, W] (linear) with the strongest gradient of the
-    mean of its sRGB channels."""
-    g = _gradient(to_display(clean).mean(0))
-    return g >= np.quantile(g, 1 - EDGE_SHARE)
+    """The EDGE_SHARE of pixels of a clean colour frame [3, H, W] (linear) with the strongest sRGB gradient, its
+    channels' together (an edge between two colours of one brightness is an edge too); ties in pixel order, and
+    never a flat pixel."""
+    g = np.sqrt((_gradient(to_display(clean)) ** 2).sum(0))
+    mask = np.zeros(g.size, bool)
+    mask[np.argsort(g, axis=None, kind="stable")[-max(1, round(EDGE_SHARE * g.size)):]] = True
+    return mask.reshape(g.shape) & (g > 0)
 
 
 def chroma_error(out: np.ndarray, clean: np.ndarray) -> np.ndarray:

@@ -84,3 +84,66 @@ def test_colour_scores_are_psnr_over_all_channels_and_the_mean_ssim():
     from core.metrics import to_display
     mse = np.mean((to_display(out) - to_display(clean)) ** 2)
     assert p == pytest.approx(10 * np.log10(1 / mse)) and s == pytest.approx(np.mean([x[1] for x in per_channel]))
+
+
+def test_an_error_equal_in_r_g_and_b_is_no_colour_artefact():
+    from studies.xu2019_colour import chroma_error
+
+    g = np.random.default_rng(2)
+    clean = g.uniform(0.1, 0.6, (3, 16, 16))
+    grey = np.repeat(clean[:1], 3, 0)
+    assert np.abs(chroma_error(grey * 1.2, grey)).max() < 1e-20  # equal error in every channel: brightness only
+    tinted = grey.copy()
+    tinted[0] += 0.05
+    assert chroma_error(tinted, grey).mean() > 1e-4
+
+
+def test_the_edge_chroma_psnr_scores_colour_fringes_at_edges_and_ignores_flat_areas():
+    """A vertical red-blue edge: fringes of another colour along it lower the score; the same fringe away from any
+    edge does not count."""
+    from studies.xu2019_colour import edge_chroma_psnr, edge_mask
+
+    clean = np.zeros((1, 3, 32, 32))
+    clean[0, 0, :, :16], clean[0, 2, :, 16:] = 0.6, 0.6
+    assert edge_mask(clean[0])[:, 15:17].all() and edge_mask(clean[0]).sum() == 64
+    at_edge, away = clean.copy(), clean.copy()
+    at_edge[0, 1, :, 15:17] += 0.2   # a green fringe on the edge
+    away[0, 1, :, 2:4] += 0.2        # the same far from it
+    assert edge_chroma_psnr(at_edge, clean) < edge_chroma_psnr(away, clean) - 20
+
+
+def test_figure12_picks_the_window_where_colour_changes():
+    from studies.xu2019_colour import WINDOW, figure12_window
+
+    clean = np.full((2, 3, 64, 64), 0.3)
+    clean[0, 0, :, 32:] = 0.9  # sequence 0: a grey-to-red edge at x = 32 (colour changes)
+    clean[1, :, :, 32:] = 0.9  # sequence 1: a grey edge (brightness only)
+    i, y, x = figure12_window(clean)
+    assert i == 0 and x < 32 < x + WINDOW
+
+
+def test_the_colour_claim_is_decided_against_its_margin(tmp_path, monkeypatch):
+    """Finding (8) from outputs: Deformable 3D's outputs equal the clean frames but for a small tint at the edges,
+    KPN's a large one: holds at a margin below the gap, within noise above it."""
+    import pandas as pd
+    from core.spec import load_spec
+    from studies.base import Evidence
+    from studies.xu2019_colour import colour_finding
+
+    clean = np.zeros((2, 5, 3, 32, 32))
+    clean[..., 0, :, :16], clean[..., 2, :, 16:] = 0.6, 0.6
+    ref = clean[:, 2]
+
+    def tinted(amount):
+        out = ref.copy()
+        out[:, 1, :, 15:17] += amount
+        return {"high_colour": out}
+
+    outputs = {"d3d": tinted(0.01), "kpn5_video": tinted(0.1)}
+    ev = Evidence(load_spec(), None, pd.DataFrame(), pd.DataFrame(), {}, {}, {}, tmp_path, colour={"frames": clean})
+    monkeypatch.setattr(Evidence, "outputs", lambda self, key: outputs[key])
+    found = colour_finding(ev, "d3d", "kpn5_video", ["high"], 0.5)
+    assert found.verdict == "holds" and "high: " in found.evidence and " > " in found.evidence
+    assert colour_finding(ev, "d3d", "kpn5_video", ["high"], 50.0).verdict == "within noise"
+    outputs["d3d"], outputs["kpn5_video"] = outputs["kpn5_video"], outputs["d3d"]
+    assert colour_finding(ev, "d3d", "kpn5_video", ["high"], 0.5).verdict == "does not hold"
