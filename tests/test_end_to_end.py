@@ -17,13 +17,14 @@ def test_tiny_repro_writes_every_table_and_figure(tiny_project):
             assert f"## {table}" in md and f", {level} noise" in md
     assert "## Table ssl, low noise" in md and "## Table ssl, high noise" in md
     assert "## Table gauss, sigma 25" in md and "## Table deblur, 13 frames averaged" in md
-    # the seven findings of Xu 2019, the three of study ssl, three of study gauss, two of study deblur
-    assert md.count("| (") == 7 + 3 + 3 + 2
+    assert "### Table colour, low noise" in md and "### Table colour, high noise" in md
+    # the seven findings of Xu 2019 and its Appendix B's, the three of study ssl, three of study gauss, two of deblur
+    assert md.count("| (") == 8 + 3 + 3 + 2
     assert "not measured" not in md  # each study finds its own rows (and levels) in results.csv
     figures = {p.name for p in (tiny_project / "reports/figures").glob("*.png")}
     assert figures == {"figure5_crops_table2.png", "figure5_crops_table3.png", "figure8_motion.png",
                        "figure9_temporal.png", "figure10_kernels.png", "figure_ssl_crops.png",
-                       "figure_deblur_crops.png"}
+                       "figure_deblur_crops.png", "figure12_colour.png"}
 
 
 def test_a_second_repro_has_nothing_to_do(tiny_project):
@@ -41,7 +42,7 @@ def test_results_and_motion_follow_their_contracts(tiny_project):
     params = yaml.safe_load((tiny_project / "params.yaml").read_text())
     assert set(results.subset) == {"1", "2", "3", "4", "avg"}
     assert set(results.level) == {"low", "high", "s15", "s25", "s50", "n7", "n13"}
-    assert set(results.table) == {"2", "3", "4", "ssl", "gauss", "deblur"}
+    assert set(results.table) == {"2", "3", "4", "ssl", "gauss", "deblur", "colour"}
     assert results.psnr.between(5, 80).all() and results.ssim.between(-1, 1).all()
     labels = {e["label"] for e in params["models"].values()} | {e["label"] for e in params["baselines"].values()}
     own = {lab for e in params["models"].values() for lab in (e.get("table_labels") or {}).values()}
