@@ -13,13 +13,14 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+from core.colour import channels_as_sequences, frames_as_colour
 from core.config import stage_main
 from core.frames import load_shard, save_shard
 from core.paths import EVAL, MOTION_SUBSETS, model_folder
-from core.colour import channels_as_sequences, frames_as_colour
 from core.results import (MOTION_COLUMNS, RESULT_COLUMNS, colour_evaluation, entry_rows, in_colour, named_entry,
                           noisy_levels, score_sequences, write_csv, write_json)
 from core.spec import load_spec
@@ -29,22 +30,12 @@ from models.checkpoint import load_model, start_model
 from models.compute import device
 
 
-@stage_main
-def main(argv: list[str] | None = None) -> None:
-    spec = load_spec()
-    name, entry = named_entry(spec, "models", sys.argv[1:] if argv is None else argv, "evaluate")
-    began = time.perf_counter()
-    model = load_model(model_folder(name) / "model.pt", device(spec.train.device))
-    degradation = degradation_for(entry)
-    tuned = json.loads((model_folder(name) / "tune.json").read_text())
+def evaluate_levels(model, entry, degradation, levels: list[Path], info: dict) -> tuple[list[dict], dict]:
+    """The model on the grey test sequences of every level (and their colour planes, for an entry in table
+    colour): results rows and restored frames by level; its speed and diagnostics go into `info`."""
     test = load_shard(degradation.clean_test)
     tau = test["frames"].shape[1] // 2
-    levels = noisy_levels(degradation.test_folder)
     rows, outputs = [], {}
-    info: dict = {"label": entry.label, "parameters": model.parameter_count(),
-                  "train_seconds": tuned["kept_cpu_seconds"], "tune_seconds": tuned["tuning_cpu_seconds"],
-                  "lr": tuned["lr"], "rung_step": tuned["rung_step"], "validation_psnr_by_lr": tuned["validation_psnr"],
-                  "kept_validation_psnr": tuned["kept_validation_psnr"], "precision": model.precision}
     for path in levels:
         level, noisy = path.stem, load_shard(path)
         out, seconds, auxes = run_model(model, noisy["test"], degradation, degradation.stored_level(noisy))
@@ -62,6 +53,32 @@ def main(argv: list[str] | None = None) -> None:
         colour_rows, colour_outputs = colour_evaluation(restore, entry, levels, model.blind)
         rows += colour_rows
         outputs |= colour_outputs
+    return rows, outputs
+
+
+def figure8(model, entry, degradation, levels: list[Path]) -> tuple[str, list[dict]]:
+    """Figure 8 at one level (low when the noise stage made it, else the level there is): that level, and the
+    MSE rows by frame rate."""
+    path = next((p for p in levels if p.stem == "low"), levels[0])
+    noisy = load_shard(path)
+    curve = motion_curve(model, noisy, load_shard(MOTION_SUBSETS), degradation, degradation.stored_level(noisy))
+    return path.stem, [{"method": entry.label, "fps": fps, "mse": mse} for fps, mse in curve.items()]
+
+
+@stage_main
+def main(argv: list[str] | None = None) -> None:
+    spec = load_spec()
+    name, entry = named_entry(spec, "models", sys.argv[1:] if argv is None else argv, "evaluate")
+    began = time.perf_counter()
+    model = load_model(model_folder(name) / "model.pt", device(spec.train.device))
+    degradation = degradation_for(entry)
+    tuned = json.loads((model_folder(name) / "tune.json").read_text())
+    levels = noisy_levels(degradation.test_folder)
+    info: dict = {"label": entry.label, "parameters": model.parameter_count(),
+                  "train_seconds": tuned["kept_cpu_seconds"], "tune_seconds": tuned["tuning_cpu_seconds"],
+                  "lr": tuned["lr"], "rung_step": tuned["rung_step"], "validation_psnr_by_lr": tuned["validation_psnr"],
+                  "kept_validation_psnr": tuned["kept_validation_psnr"], "precision": model.precision}
+    rows, outputs = evaluate_levels(model, entry, degradation, levels, info)
     folder = EVAL / name
     if entry.receptive_field:  # study deblur: how far an output pixel sees, trained and at its seeded start
         first = load_shard(levels[0])
@@ -69,19 +86,13 @@ def main(argv: list[str] | None = None) -> None:
         for key, net in (("receptive_field", model), ("receptive_field_untrained", start)):
             info[key] = receptive_field(net, first["test"], degradation, degradation.stored_level(first))
     if entry.motion:
-        # Figure 8 at one level: low when the noise stage made it, else the level there is.
-        path = next((p for p in levels if p.stem == "low"), levels[0])
-        noisy = load_shard(path)
-        curve = motion_curve(model, noisy, load_shard(MOTION_SUBSETS), degradation, degradation.stored_level(noisy))
-        motion = [{"method": entry.label, "fps": fps, "mse": mse} for fps, mse in curve.items()]
-        info["motion_level"] = path.stem
+        info["motion_level"], motion = figure8(model, entry, degradation, levels)
         write_csv(motion, MOTION_COLUMNS, folder / "motion.csv")
     save_shard(folder / "outputs.npz", **outputs)
     info["seconds"] = round(time.perf_counter() - began, 1)
     info["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # the whole process
     write_json(info, folder / "info.json")
     write_csv(rows, RESULT_COLUMNS, folder / "results.csv")
-
 
 if __name__ == "__main__":
     main()
