@@ -234,7 +234,8 @@ class Rows(Section):
 
     @model_validator(mode="after")
     def _colour_is_raw_noise(self):
-        if "colour" in map(str, self.tables) and getattr(self, "degradation", DEFAULT_DEGRADATION) != DEFAULT_DEGRADATION:
+        degradation = getattr(self, "degradation", DEFAULT_DEGRADATION)
+        if "colour" in map(str, self.tables) and degradation != DEFAULT_DEGRADATION:
             raise ValueError(f"tables: table colour holds {DEFAULT_DEGRADATION} methods only (its test sets are "
                              "the noise stage's); remove colour or the degradation")
         return self

@@ -150,8 +150,8 @@ def figures_markdown(spec: Spec, info: dict, made: list[str]) -> list[str]:
     motion_levels = sorted({i["motion_level"] for i in info.values() if "motion_level" in i})
     if motion_levels:
         md += [f"Figure 8 is measured at the {', '.join(motion_levels)} noise level, on the frame-rate subsets of "
-               f"{spec.motion.source}; Figures 5 and 10 show the first test sequence, Figure 12 the window of the colour "
-               "test frames where colour changes most across edges (studies/xu2019_colour.py).", ""]
+               f"{spec.motion.source}; Figures 5 and 10 show the first test sequence, Figure 12 the window of the "
+               "colour test frames where colour changes most across edges (studies/xu2019_colour.py).", ""]
     return md + [f"![{f}](figures/{f})" for f in made] + [""]
 
 

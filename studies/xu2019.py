@@ -17,9 +17,9 @@ from core.registry import STUDIES
 from core.results import COLOUR
 from core.spec import Spec
 from studies import figures
-from studies.xu2019_colour import colour_finding, colour_section, draw_figure12
 from studies.base import (Evidence, Finding, Study, avg_psnr, decide, decide_within, entry_label,
                           published_markdown, relation, table_markdown)
+from studies.xu2019_colour import colour_finding, colour_section, draw_figure12
 
 PAPER = paths.PAPER / "xu2019_tables.csv"
 FASTDVDNET = paths.PAPER / "fastdvdnet_published.csv"

@@ -91,8 +91,8 @@ def colour_section(ev: Evidence, levels: list[str], found: Finding) -> list[str]
           ""]
     for level in levels:
         md += [f"### Table colour, {level} noise", "", table_markdown(ev.results, None, COLOUR, level, {}), ""]
-    md += ["| finding | verdict | evidence |", "|---|---|---|", f"| {found.claim} | {found.verdict} | {found.evidence} |",
-           ""]
+    md += ["| finding | verdict | evidence |", "|---|---|---|",
+           f"| {found.claim} | {found.verdict} | {found.evidence} |", ""]
     return md
 
 
