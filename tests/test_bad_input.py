@@ -145,7 +145,8 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path, monkeypatch
      "models.n2v.degradation is 'blur'; it must be a degradation that adds noise: the objective noise2void"),
     ({"train.stpes": 5}, "train.stpes is not a setting (did you mean train.steps?)"),
     ({"models.d3d": {"arch": "deformable_3d", "args": {"frames": 5}, "label": "D3D", "tables": [9]}},
-     "models.d3d.tables is [9]; it must be table ids of the registered studies (2, 3, 4, colour, deblur, gauss, ssl)"),
+     "models.d3d.tables is [9]; it must be table ids of the registered studies "
+     "(2, 3, 4, colour, deblur, gauss, ssl)"),
     ({"models.svrnn": {"arch": "svrnn", "args": {"frames": 1, "blind": True}, "degradation": "blur", "label": "SVRNN",
                        "tables": ["deblur", "colour"]}},
      "table colour holds raw_noise methods only (its test sets are the noise stage's); remove colour or the degradation"),
