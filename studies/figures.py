@@ -58,7 +58,7 @@ def crops(noisy: np.ndarray, clean: np.ndarray, outputs: dict[str, np.ndarray], 
     for ax, (label, img) in zip(np.ravel(axes), panels):
         shown = to_display(img)
         ax.imshow(np.moveaxis(shown, 0, -1) if shown.ndim == 3 else shown, cmap="gray", vmin=0, vmax=1)
-        score = "" if label == "ground truth" else f"\n{psnr(to_display(img), to_display(clean)):.2f} dB"
+        score = "" if label == "ground truth" else f"\n{psnr(shown, to_display(clean)):.2f} dB"
         ax.set_title(f"{label}{score}", fontsize=8)
     _save(fig, path)
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from core import paths
 from core.registry import STUDIES
-from core.results import COLOUR
+from core.results import COLOUR, in_colour
 from core.spec import Spec
 from studies import figures
 from studies.base import (Evidence, Finding, Study, avg_psnr, decide, decide_within, entry_label,
@@ -317,13 +317,14 @@ class Xu2019(Study):
         if ev.colour is None or not levels:
             return []
         d3d, kpn = ROLES["d3d"][1], ROLES["kpn_video"][1]
-        if not all(k in ev.spec.models and COLOUR in map(str, ev.spec.models[k].tables) for k in (d3d, kpn)):
+        if not all(k in ev.spec.models and in_colour(ev.spec.models[k]) for k in (d3d, kpn)):
             found = Finding("(8) Appendix B: colour artefacts at edges", "not measured",
                             f"{d3d} and {kpn} are not both in table colour")
         else:
-            found = colour_finding(ev, d3d, kpn, levels,
+            outputs = {k: ev.outputs(k) for k in (kpn, d3d)}  # read once for the finding and the figure
+            found = colour_finding(ev, outputs, d3d, kpn, levels,
                                    max(spreads.get("d3d", margin), spreads.get("kpn_video", margin)))
-            draw_figure12(ev, [kpn, d3d], sorted(ev.noisy)[0])
+            draw_figure12(ev, outputs, sorted(ev.noisy)[0])
         return colour_section(ev, levels, ev.keep([found])[0])
 
     def as_the_budget_grows(self, ev: Evidence, paper: pd.DataFrame, found: list[Finding]) -> list[str]:

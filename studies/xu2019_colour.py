@@ -47,7 +47,8 @@ def edge_chroma_psnr(outputs: np.ndarray, clean: np.ndarray) -> float:
 def figure12_window(clean: np.ndarray) -> tuple[int, int, int]:
     """(sequence, top, left) of the WINDOW px window, on a grid of half its side over every clean test frame
     [n, 3, H, W], where colour changes most across edges: the largest sum of the chroma planes' gradient."""
-    chroma = to_display(clean) - to_display(clean).mean(1, keepdims=True)
+    shown = to_display(clean)
+    chroma = shown - shown.mean(1, keepdims=True)
     strength = _gradient(chroma).sum(1)  # [n, H, W]
     size = min(WINDOW, *strength.shape[1:])
     step = max(size // 2, 1)
@@ -61,12 +62,13 @@ def figure12_window(clean: np.ndarray) -> tuple[int, int, int]:
     return where
 
 
-def colour_finding(ev: Evidence, d3d: str, kpn: str, levels: list[str], margin: float) -> Finding:
+def colour_finding(ev: Evidence, outputs: dict[str, dict], d3d: str, kpn: str, levels: list[str],
+                   margin: float) -> Finding:
     """Appendix B's claim, at every level: Deformable 3D's chroma PSNR at edges above KPN 5x5's by more than
-    `margin` (the larger seed spread of the two models' grey PSNR: this quantity's own spread is not measured)."""
+    `margin` (the larger seed spread of the two models' grey PSNR: this quantity's own spread is not measured);
+    outputs: each model's restored frames by params key (ev.outputs)."""
     claim = "(8) Appendix B: in colour, Deformable 3D leaves fewer colour artefacts at edges than KPN 5x5"
     clean = ev.colour["frames"][:, ev.colour["frames"].shape[1] // 2]
-    outputs = {k: ev.outputs(k) for k in (d3d, kpn)}
     gaps, parts = [], []
     for level in levels:
         if any(f"{level}_{COLOUR}" not in o for o in outputs.values()):
@@ -96,16 +98,15 @@ def colour_section(ev: Evidence, levels: list[str], found: Finding) -> list[str]
     return md
 
 
-def draw_figure12(ev: Evidence, keys: list[str], level: str) -> None:
-    """Figure 12: the window of figure12_window, noisy, restored by each of `keys` (those with colour outputs at
-    `level`) and clean."""
+def draw_figure12(ev: Evidence, outputs: dict[str, dict], level: str) -> None:
+    """Figure 12: the window of figure12_window, noisy, restored by each model of `outputs` (restored frames by
+    params key; those with colour outputs at `level`) and clean."""
     clean = ev.colour["frames"]
     tau = clean.shape[1] // 2
     i, y, x = figure12_window(clean[:, tau])
     size = min(WINDOW, *clean.shape[-2:])
     crop = np.s_[..., y:y + size, x:x + size]
-    outputs = {ev.label(k, 3): ev.outputs(k)[f"{level}_{COLOUR}"][i][crop] for k in keys
-               if f"{level}_{COLOUR}" in ev.outputs(k)}
-    figures.crops(ev.noisy[level]["test_colour"][i, tau][crop], clean[i, tau][crop], outputs,
+    shown = {ev.label(k, 3): o[f"{level}_{COLOUR}"][i][crop] for k, o in outputs.items() if f"{level}_{COLOUR}" in o}
+    figures.crops(ev.noisy[level]["test_colour"][i, tau][crop], clean[i, tau][crop], shown,
                   ev.figures / "figure12_colour.png")
     ev.made.append("figure12_colour.png")
