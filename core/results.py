@@ -17,11 +17,10 @@ from core.config import InputError, atomic_write
 from core.metrics import srgb_scores
 from core.frames import load_shard
 from core.paths import NOISY, SCENES_TEST_COLOUR
-from core.spec import Rows, Spec
+from core.spec import COLOUR, Rows, Spec
 
 RESULT_COLUMNS = ["table", "method", "blind", "level", "subset", "psnr", "ssim"]
 MOTION_COLUMNS = ["method", "fps", "mse"]
-COLOUR = "colour"  # the table of the colour test sequences (Appendix B): an entry in it is evaluated in colour too
 ON_TEST = "_on_test"  # data/eval/<model>_on_test: a self-supervised model trained on the noisy test frames
 
 
@@ -39,6 +38,11 @@ def noisy_levels(folder: Path = NOISY) -> list[Path]:
     if not levels:
         raise InputError(f"{folder} holds no noisy test set; run `dvc repro noise`")
     return levels
+
+
+def figure8_level(levels: list[Path]) -> Path:
+    """The noisy test set Figure 8 is measured at: low when the noise stage made it, else the first there is."""
+    return next((p for p in levels if p.stem == "low"), levels[0])
 
 
 def score_sequences(outputs: np.ndarray, clean_refs: np.ndarray) -> np.ndarray:
@@ -71,16 +75,17 @@ def in_colour(entry: Rows) -> bool:
     return COLOUR in map(str, entry.tables)
 
 
-def colour_evaluation(restore, entry: Rows, levels: list[Path], blind: bool) -> tuple[list[dict], dict]:
-    """Table `colour`: restore(level, noisy shard) -> the restored colour test frames [n, 3, H, W], scored
-    on RGB sRGB against the clean colour test frames; the rows, and the outputs by `<level>_colour`."""
+def colour_evaluation(restore, entry: Rows, shards: dict[str, dict], blind: bool) -> tuple[list[dict], dict]:
+    """Table `colour`: restore(level, noisy shard) -> the restored colour test frames [n, 3, H, W] of each level's
+    noisy shard (`shards`, by level, as the grey evaluation loaded them), scored on RGB sRGB against the clean
+    colour test frames; the rows, and the outputs by `<level>_colour`."""
     clean = load_shard(SCENES_TEST_COLOUR)
     refs = clean["frames"][:, clean["frames"].shape[1] // 2]
     rows, outputs = [], {}
-    for path in levels:
-        out = restore(path.stem, load_shard(path))
-        rows += entry_rows(score_sequences(out, refs), clean["subset"], entry, blind, path.stem, colour=True)
-        outputs[f"{path.stem}_{COLOUR}"] = out.astype(np.float32)
+    for level, noisy in shards.items():
+        out = restore(level, noisy)
+        rows += entry_rows(score_sequences(out, refs), clean["subset"], entry, blind, level, colour=True)
+        outputs[f"{level}_{COLOUR}"] = out.astype(np.float32)
     return rows, outputs
 
 

@@ -76,6 +76,7 @@ def distinct_positive(wanted: str):
 Names = Annotated[list[str], AfterValidator(distinct)]
 Photographs = Annotated[list[str], AfterValidator(skimage_photographs)]
 DEFAULT_DEGRADATION = "raw_noise"  # the Xu 2019 noise: a model, a baseline and the test sets have it unless named
+COLOUR = "colour"  # the table of the colour test sequences (Appendix B): an entry in it is evaluated in colour too
 
 
 class Data(Section):
@@ -235,7 +236,7 @@ class Rows(Section):
     @model_validator(mode="after")
     def _colour_is_raw_noise(self):
         degradation = getattr(self, "degradation", DEFAULT_DEGRADATION)
-        if "colour" in map(str, self.tables) and degradation != DEFAULT_DEGRADATION:
+        if COLOUR in map(str, self.tables) and degradation != DEFAULT_DEGRADATION:
             raise ValueError(f"tables: table colour holds {DEFAULT_DEGRADATION} methods only (its test sets are "
                              "the noise stage's); remove colour or the degradation")
         return self

@@ -2,6 +2,7 @@
 output = sum over frames and taps of weight x pixel. Same U-Net as the offset network, for a fair comparison."""
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 
 from models.base import Denoiser
@@ -21,9 +22,16 @@ class KPN(Denoiser):
         self.start_as_box_filter(self.net.head)
 
     def denoise(self, frames, x):
-        b, t, h, w = frames.shape
         weights, _ = self.net(x)
         r = self.k // 2
         padded = F.pad(frames, (r, r, r, r), mode="replicate")  # borders repeat, like the clamped sampler
-        taps = F.unfold(padded, self.k).reshape(b, t * self.k**2, h, w)  # frame-major, like the weights
-        return (weights * taps).sum(1, keepdim=True), {}
+        return (weights * taps(padded, self.k)).sum(1, keepdim=True), {}
+
+
+def taps(padded, k: int):
+    """[B, T*k*k, H, W]: each frame's k x k neighbourhood of every pixel of `padded` ([B, T, H+k-1, W+k-1]), frame
+    major, then row, then column: F.unfold's values and order, from shifted slices (3-5x faster on the CPU)."""
+    b, t, hp, wp = padded.shape
+    h, w = hp - k + 1, wp - k + 1
+    shifted = [padded[:, :, i:i + h, j:j + w] for i in range(k) for j in range(k)]
+    return torch.stack(shifted, 2).reshape(b, t * k * k, h, w)

@@ -86,11 +86,13 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     test, val = load_shard(degradation.clean_test), load_shard(degradation.val_set)
     tau, val_tau = test["frames"].shape[1] // 2, val["frames"].shape[1] // 2
-    rows, outputs, info = [], {}, {"label": entry.label, "tuned": {}, "validation_psnr": {}}
+    rows, outputs, shards, info = [], {}, {}, {"label": entry.label, "tuned": {}, "validation_psnr": {}}
     levels = noisy_levels(degradation.test_folder)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for path in levels:
             level, noisy = path.stem, load_shard(path)
+            if in_colour(entry):  # table colour reads the same shards again
+                shards[level] = noisy
             physics = degradation.stored_level(noisy)
             best, psnrs = tune(method, entry.grid, noisy["val"], val["frames"][:, val_tau],
                                sequence_levels(physics, noisy, "val"), sequence_labels(val), pool, level)
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
                                    info["tuned"][level], sequence_labels(test), pool, f"{name} {level} colour",
                                    colour=True)[0]
 
-            colour_rows, colour_outputs = colour_evaluation(restore, entry, levels, False)
+            colour_rows, colour_outputs = colour_evaluation(restore, entry, shards, False)
             rows += colour_rows
             outputs |= colour_outputs
     folder = EVAL / name

@@ -21,8 +21,8 @@ from core.colour import channels_as_sequences, frames_as_colour
 from core.config import stage_main
 from core.frames import load_shard, save_shard
 from core.paths import EVAL, MOTION_SUBSETS, model_folder
-from core.results import (MOTION_COLUMNS, RESULT_COLUMNS, colour_evaluation, entry_rows, in_colour, named_entry,
-                          noisy_levels, score_sequences, write_csv, write_json)
+from core.results import (MOTION_COLUMNS, RESULT_COLUMNS, colour_evaluation, entry_rows, figure8_level, in_colour,
+                          named_entry, noisy_levels, score_sequences, write_csv, write_json)
 from core.spec import load_spec
 from degradations import degradation_for
 from engine.infer import motion_curve, receptive_field, run_model
@@ -35,9 +35,11 @@ def evaluate_levels(model, entry, degradation, levels: list[Path], info: dict) -
     colour): results rows and restored frames by level; its speed and diagnostics go into `info`."""
     test = load_shard(degradation.clean_test)
     tau = test["frames"].shape[1] // 2
-    rows, outputs = [], {}
+    rows, outputs, shards = [], {}, {}
     for path in levels:
         level, noisy = path.stem, load_shard(path)
+        if in_colour(entry):  # table colour reads the same shards again
+            shards[level] = noisy
         out, seconds, auxes = run_model(model, noisy["test"], degradation, degradation.stored_level(noisy))
         scores = score_sequences(out, test["frames"][:, tau])
         rows += entry_rows(scores, test["subset"], entry, model.blind, level)
@@ -50,7 +52,7 @@ def evaluate_levels(model, entry, degradation, levels: list[Path], info: dict) -
             grey = channels_as_sequences(noisy["test_colour"])
             return frames_as_colour(run_model(model, grey, degradation, degradation.stored_level(noisy))[0])
 
-        colour_rows, colour_outputs = colour_evaluation(restore, entry, levels, model.blind)
+        colour_rows, colour_outputs = colour_evaluation(restore, entry, shards, model.blind)
         rows += colour_rows
         outputs |= colour_outputs
     return rows, outputs
@@ -59,7 +61,7 @@ def evaluate_levels(model, entry, degradation, levels: list[Path], info: dict) -
 def figure8(model, entry, degradation, levels: list[Path]) -> tuple[str, list[dict]]:
     """Figure 8 at one level (low when the noise stage made it, else the level there is): that level, and the
     MSE rows by frame rate."""
-    path = next((p for p in levels if p.stem == "low"), levels[0])
+    path = figure8_level(levels)
     noisy = load_shard(path)
     curve = motion_curve(model, noisy, load_shard(MOTION_SUBSETS), degradation, degradation.stored_level(noisy))
     return path.stem, [{"method": entry.label, "fps": fps, "mse": mse} for fps, mse in curve.items()]

@@ -225,3 +225,18 @@ def test_fastdvdnet_denoises_three_triplets_then_their_middles_and_uses_its_nois
     assert blind.stage1.input[0].in_channels == 3 and model.stage1.input[0].in_channels == 6
     with pytest.raises(ValueError, match="five frames"):
         models.build("fastdvdnet", frames=3)
+
+
+@pytest.mark.parametrize("frames,k,size", [(1, 5, (9, 13)), (5, 5, (16, 16)), (5, 7, (11, 8)), (3, 3, (1, 4))])
+def test_kpn_taps_from_shifted_slices_are_unfold_bit_for_bit(frames, k, size):
+    import torch.nn.functional as F
+
+    from models.kpn import taps
+
+    torch.manual_seed(0)
+    padded = torch.rand(2, frames, size[0] + k - 1, size[1] + k - 1)
+    expected = F.unfold(padded, k).reshape(2, frames * k * k, *size)
+    got = taps(padded, k)
+    assert got.is_contiguous() and torch.equal(got, expected)
+    weights = torch.rand(2, frames * k * k, *size, dtype=torch.bfloat16)
+    assert torch.equal((weights * got).sum(1), (weights * expected).sum(1))

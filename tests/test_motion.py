@@ -28,3 +28,12 @@ def test_motion_grows_as_the_frame_rate_falls():
         seqs = subset_sequences(grey, refs, stride, tau=2)
         change.append(np.abs(seqs[:, 3] - seqs[:, 2]).mean())
     assert all(a < b for a, b in zip(change, change[1:]))
+
+
+def test_figure8_is_measured_at_low_noise_else_at_the_first_level():
+    from pathlib import Path
+
+    from core.results import figure8_level
+
+    assert figure8_level([Path("n/high.npz"), Path("n/low.npz")]) == Path("n/low.npz")
+    assert figure8_level([Path("n/high.npz"), Path("n/medium.npz")]) == Path("n/high.npz")

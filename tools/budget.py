@@ -71,7 +71,7 @@ def run(job: dict) -> list[dict]:
     import torch
 
     from core.frames import load_shard
-    from core.results import noisy_levels, result_rows, score_sequences
+    from core.results import figure8_level, noisy_levels, result_rows, score_sequences
     from degradations import degradation_for
     from engine.infer import run_model
     from engine.train import Diverged, train
@@ -92,7 +92,7 @@ def run(job: dict) -> list[dict]:
     test = load_shard(d.clean_test)
     tau = test["frames"].shape[1] // 2
     rows, levels = [], noisy_levels(d.test_folder)
-    motion_level = next((p.stem for p in levels if p.stem == "low"), levels[0].stem)  # as stage evaluate's
+    motion_level = figure8_level(levels).stem
     for path in levels:
         noisy = load_shard(path)
         out, _, auxes = run_model(model, noisy["test"], d, d.stored_level(noisy))
