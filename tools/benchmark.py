@@ -9,8 +9,8 @@ models: for every learned model at the default and the paper width: parameters, 
         on a 256x256 grey frame (5 frames for video models), training steps per second at the default batch and
         crop, and the peak resident memory of a process that did both.
 train:  training steps per second of Deformable 2D and 3D, KPN 5x5 video and DnCNN, one thread: float32, the
-        default layout and grid_sample against the params' train.precision and train.channels_last and the fused
-        3D sampler, side by side in one run.
+        default layout, grid_sample and KPN's taps by F.unfold against the params' train.precision and
+        train.channels_last, the fused 3D sampler and KPN's taps from shifted slices, side by side in one run.
 nlrn:   NLRN against DnCNN (study gauss, default sizes) on the same grey frames, 256x256 and 720p: seconds per
         frame and peak resident memory of a fresh process (and what the process held before the model ran);
         NLRN untiled and in tiles of 256 px; and NLRN's training memory per crop at the paper's sizes (float32,
@@ -30,7 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -176,6 +178,12 @@ def _measure(name: str, width: int | None, queue) -> None:
     queue.put((model.parameter_count(), mps, sps, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
+def _unfold_taps(padded: torch.Tensor, k: int) -> torch.Tensor:
+    """KPN's taps as F.unfold made them, before models.kpn.taps (the same values from shifted slices)."""
+    b, t, hp, wp = padded.shape
+    return torch.nn.functional.unfold(padded, k).reshape(b, t * k * k, hp - k + 1, wp - k + 1)
+
+
 def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = True, steps: int = 4) -> tuple:
     """A model of params at the default sizes, its objective and one fixed batch (tools.gpu_check.setup); a
     function timing `steps` optimiser steps (seconds per step)."""
@@ -186,11 +194,13 @@ def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = T
                                          channels_last=channels_last)
     if fused is False and hasattr(model, "gather_grid"):
         model.gather = model.gather_grid  # the sampler before ops/trilinear.py
+    from models import kpn
 
     def timed() -> float:
         start = time.perf_counter()
-        for step in range(steps):
-            fitting_step(model, opt, objective, batch, step, full.train.steps, 1)
+        with nullcontext() if fused else mock.patch.object(kpn, "taps", _unfold_taps):
+            for step in range(steps):
+                fitting_step(model, opt, objective, batch, step, full.train.steps, 1)
         return (time.perf_counter() - start) / steps
     timed()  # warm-up: oneDNN picks its kernels on the first steps
     return timed
@@ -198,15 +208,16 @@ def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = T
 
 def bench_train(names=("d2d", "d3d", "kpn5_video", "dncnn"), rounds: int = 5) -> None:
     """Training steps per second, one thread, at the default batch, crop and width: float32 in the default
-    memory layout with grid_sample's sampler (the training before train.precision, train.channels_last and
-    ops/trilinear.py) against the settings of params.yaml, interleaved round by round in one process, medians."""
+    memory layout with grid_sample's sampler and KPN's taps by F.unfold (the training before train.precision,
+    train.channels_last, ops/trilinear.py and models.kpn.taps) against the settings of params.yaml, interleaved round by round in one process, medians."""
     from models.compute import resolve
 
     torch.set_num_threads(1)
     t = load_spec(ROOT / "params.yaml").train
     now = (resolve(t.precision, "cpu"), t.channels_last)
-    print(f"one thread; before: fp32, contiguous, grid_sample; now: {now[0]}, "
-          f"{'channels-last' if now[1] else 'contiguous'}, the fused 3D sampler (train.precision: {t.precision})")
+    print(f"one thread; before: fp32, contiguous, grid_sample, F.unfold; now: {now[0]}, "
+          f"{'channels-last' if now[1] else 'contiguous'}, the fused 3D sampler, KPN's taps from shifted slices "
+          f"(train.precision: {t.precision})")
     print(f"{'model':<14}{'before steps/s':>16}{'now steps/s':>13}{'ratio':>7}")
     for name in names:
         before, after = _train_steps(name, "fp32", False, fused=False), _train_steps(name, *now)
