@@ -3,6 +3,7 @@ import torch
 
 import models
 from models.sampler import sample_bilinear, sample_trilinear
+from tools.benchmark import former_positions
 
 
 def bilinear_by_hand(img, x, y):
@@ -85,23 +86,13 @@ def test_filter_gradients_wrt_offsets_and_weights_match_finite_differences():
     assert torch.autograd.gradcheck(filtered, (offsets, weights), atol=1e-6)
 
 
-def _positions_with_t(model, offsets_raw, b, h, w):
-    """The former [B, N, H, W, 3] positions of every variant: a zero t offset carried through for a 2D kernel."""
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
-    pos = (torch.stack([xs, ys, torch.zeros_like(xs)], -1)[None, None] + model.grid[None, :, None, None, :])
-    off = torch.tanh(offsets_raw.float()).reshape(b, model.samples, model.dims, h, w).permute(0, 1, 3, 4, 2)
-    if model.dims == 2:
-        off = torch.cat([off, torch.zeros_like(off[..., :1])], -1)
-    return pos.expand(b, -1, -1, -1, -1) + off * model.offset_scale
-
-
 @pytest.mark.parametrize("arch", ["deformable_2d", "deformable_2d_per_frame", "deformable_3d"])
 def test_positions_and_their_gradient_are_the_three_coordinate_ones_bit_for_bit(arch):
     model = models.build(arch, width=2, weight_width=4)
     b, h, w = 2, 9, 11
     raw = torch.randn(b, model.dims * model.samples, h, w, generator=torch.Generator().manual_seed(4))
     raw_new, raw_old = raw.clone().requires_grad_(), raw.clone().requires_grad_()
-    new, old = model.sample_positions(raw_new, b, h, w), _positions_with_t(model, raw_old, b, h, w)
+    new, old = model.sample_positions(raw_new, b, h, w), former_positions(model, raw_old, b, h, w)
     assert new.shape[-1] == model.dims and torch.equal(model.with_t(new), old)
     upstream = torch.randn(old[..., :model.dims].shape, generator=torch.Generator().manual_seed(5))
     (new * upstream).sum().backward()

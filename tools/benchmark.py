@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from unittest import mock
 
@@ -184,6 +184,29 @@ def _unfold_taps(padded: torch.Tensor, k: int) -> torch.Tensor:
     return torch.nn.functional.unfold(padded, k).reshape(b, t * k * k, hp - k + 1, wp - k + 1)
 
 
+def former_positions(model, offsets_raw: torch.Tensor, b: int, h: int, w: int) -> torch.Tensor:
+    """DeformableKernel.sample_positions as it was: (x, y, t) for every kernel, a 2D kernel's t carried through
+    with a zero offset."""
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=model.grid.dtype), torch.arange(w, dtype=model.grid.dtype),
+                            indexing="ij")
+    pos = torch.stack([xs, ys, torch.zeros_like(xs)], -1)[None, None] + model.grid[None, :, None, None, :]
+    off = torch.tanh(offsets_raw.float()).reshape(b, model.samples, model.dims, h, w).permute(0, 1, 3, 4, 2)
+    if model.dims == 2:
+        off = torch.cat([off, torch.zeros_like(off[..., :1])], -1)
+    return pos.expand(b, -1, -1, -1, -1) + off * model.offset_scale
+
+
+@contextmanager
+def _former_ops():
+    """KPN's taps by F.unfold and the 2D kernels' positions in three coordinates, as before."""
+    from models import kpn
+    from models.deformable import DeformableKernel
+
+    with mock.patch.object(kpn, "taps", _unfold_taps), \
+            mock.patch.object(DeformableKernel, "sample_positions", former_positions):
+        yield
+
+
 def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = True, steps: int = 4) -> tuple:
     """A model of params at the default sizes, its objective and one fixed batch (tools.gpu_check.setup); a
     function timing `steps` optimiser steps (seconds per step)."""
@@ -194,11 +217,10 @@ def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = T
                                          channels_last=channels_last)
     if fused is False and hasattr(model, "gather_grid"):
         model.gather = model.gather_grid  # the sampler before ops/trilinear.py
-    from models import kpn
 
     def timed() -> float:
         start = time.perf_counter()
-        with nullcontext() if fused else mock.patch.object(kpn, "taps", _unfold_taps):
+        with nullcontext() if fused else _former_ops():
             for step in range(steps):
                 fitting_step(model, opt, objective, batch, step, full.train.steps, 1)
         return (time.perf_counter() - start) / steps
@@ -208,15 +230,17 @@ def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = T
 
 def bench_train(names=("d2d", "d3d", "kpn5_video", "dncnn"), rounds: int = 5) -> None:
     """Training steps per second, one thread, at the default batch, crop and width: float32 in the default
-    memory layout with grid_sample's sampler and KPN's taps by F.unfold (the training before train.precision,
-    train.channels_last, ops/trilinear.py and models.kpn.taps) against the settings of params.yaml, interleaved round by round in one process, medians."""
+    memory layout with grid_sample's sampler, KPN's taps by F.unfold and 2D positions in three coordinates (the
+    training before train.precision, train.channels_last, ops/trilinear.py, models.kpn.taps and the (x, y)
+    positions) against the settings of params.yaml, interleaved round by round in one process, medians."""
     from models.compute import resolve
 
     torch.set_num_threads(1)
     t = load_spec(ROOT / "params.yaml").train
     now = (resolve(t.precision, "cpu"), t.channels_last)
-    print(f"one thread; before: fp32, contiguous, grid_sample, F.unfold; now: {now[0]}, "
-          f"{'channels-last' if now[1] else 'contiguous'}, the fused 3D sampler, KPN's taps from shifted slices "
+    print(f"one thread; before: fp32, contiguous, grid_sample, F.unfold, (x, y, t) positions; now: {now[0]}, "
+          f"{'channels-last' if now[1] else 'contiguous'}, the fused 3D sampler, KPN's taps from shifted slices, "
+          "(x, y) positions for 2D kernels "
           f"(train.precision: {t.precision})")
     print(f"{'model':<14}{'before steps/s':>16}{'now steps/s':>13}{'ratio':>7}")
     for name in names:
