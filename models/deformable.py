@@ -70,7 +70,7 @@ class DeformableKernel(Denoiser):
     def sample_positions(self, offsets_raw: torch.Tensor | None, b: int, h: int, w: int) -> torch.Tensor:
         """[B, N, H, W, dims] positions (x, y) or (x, y, t): pixel + regular grid + tanh offsets (scaled). A 2D
         kernel's t is its grid's, never offset: it is left out here (a third of the work) and put back for the
-        diagnostics (`with_t`)."""
+        diagnostics (`frame_of`, `with_t`)."""
         ys, xs = torch.meshgrid(torch.arange(h, device=self.grid.device, dtype=self.grid.dtype),
                                 torch.arange(w, device=self.grid.device, dtype=self.grid.dtype), indexing="ij")
         pixel = torch.stack([xs, ys, torch.zeros_like(xs)][:self.dims], -1)  # [H, W, dims]
@@ -82,13 +82,15 @@ class DeformableKernel(Denoiser):
         off = torch.tanh(as_float32(offsets_raw)).reshape(b, self.samples, self.dims, h, w).permute(0, 1, 3, 4, 2)
         return pos + off * self.offset_scale[:self.dims]
 
-    def with_t(self, pos: torch.Tensor) -> torch.Tensor:
-        """[B, N, H, W, 3] positions (x, y, t): a 2D kernel's (x, y) given its grid's t, the frame each sample
-        reads."""
+    def frame_of(self, pos: torch.Tensor) -> torch.Tensor:
+        """[B, N, H, W] the t of each sample, the frame it reads: a 3D kernel's own, a 2D kernel's its grid's."""
         if pos.shape[-1] == 3:
-            return pos
-        t = self.grid[:, 2].to(pos.dtype)[None, :, None, None, None].expand(*pos.shape[:-1], 1)
-        return torch.cat([pos, t], -1)
+            return pos[..., 2]
+        return self.grid[:, 2].to(pos.dtype)[None, :, None, None].expand(pos.shape[:-1])
+
+    def with_t(self, pos: torch.Tensor) -> torch.Tensor:
+        """[B, N, H, W, 3] positions (x, y, t): a 2D kernel's (x, y) given its grid's t."""
+        return pos if pos.shape[-1] == 3 else torch.cat([pos, self.frame_of(pos)[..., None]], -1)
 
     def gather(self, frames: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         """Samples [B, N, H, W] of the noisy frames at the positions. A 3D kernel on the CPU: the fused kernel of
@@ -126,9 +128,9 @@ class DeformableKernel(Denoiser):
     def diagnostics(self, auxes):
         """Figure 9: the share of all samples nearest each frame index; Figure 10: sample positions and weights
         at a few pixels of the first sequence."""
-        t = torch.cat([self.with_t(a["positions"])[..., 2].flatten() for a in auxes])
+        t = torch.cat([self.frame_of(a["positions"]).flatten() for a in auxes])
         counts = torch.bincount(t.round().clamp(0, self.frames - 1).long(), minlength=self.frames).double()
-        pos, w = self.with_t(auxes[0]["positions"])[0], auxes[0]["weights"][0]  # [N, H, W, 3], [N, H, W]
+        pos, w = self.with_t(auxes[0]["positions"][:1])[0], auxes[0]["weights"][0]  # [N, H, W, 3], [N, H, W]
         h, wd = w.shape[-2:]
         kernels = []
         for fy, fx in KERNEL_PIXELS:
