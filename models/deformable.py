@@ -68,19 +68,19 @@ class DeformableKernel(Denoiser):
         return self.kernel[0]
 
     def sample_positions(self, offsets_raw: torch.Tensor | None, b: int, h: int, w: int) -> torch.Tensor:
-        """[B, N, H, W, dims] positions (x, y) or (x, y, t): pixel + regular grid + tanh offsets (scaled). A 2D
-        kernel's t is its grid's, never offset: it is left out here (a third of the work) and put back for the
-        diagnostics (`frame_of`, `with_t`)."""
+        """[B, N, H, W, dims] positions (x, y) or (x, y, t), contiguous: pixel + regular grid + tanh offsets
+        (scaled). A 2D kernel's t is its grid's, never offset: it is left out here (a third of the work) and put
+        back for the diagnostics (`frame_of`, `with_t`)."""
         ys, xs = torch.meshgrid(torch.arange(h, device=self.grid.device, dtype=self.grid.dtype),
                                 torch.arange(w, device=self.grid.device, dtype=self.grid.dtype), indexing="ij")
         pixel = torch.stack([xs, ys, torch.zeros_like(xs)][:self.dims], -1)  # [H, W, dims]
         pos = pixel[None, None] + self.grid[None, :, None, None, :self.dims]  # [1, N, H, W, dims]
-        pos = pos.expand(b, -1, -1, -1, -1)
         if not self.dynamic_offsets:
-            return pos
+            return pos.expand(b, -1, -1, -1, -1)
         # float32 before tanh: in bf16 an offset would move in steps of 1/256 of its reach
-        off = torch.tanh(as_float32(offsets_raw)).reshape(b, self.samples, self.dims, h, w).permute(0, 1, 3, 4, 2)
-        return pos + off * self.offset_scale[:self.dims]
+        off = _SampleMajor.apply(torch.tanh(as_float32(offsets_raw)), self.dims)
+        # the scale laid out over a row's (x, dims) as well, so that the product runs vectorised along the row
+        return pos + off * self.offset_scale[:self.dims].expand(w, self.dims).contiguous()
 
     def frame_of(self, pos: torch.Tensor) -> torch.Tensor:
         """[B, N, H, W] the t of each sample, the frame it reads: a 3D kernel's own, a 2D kernel's its grid's."""
@@ -137,6 +137,24 @@ class DeformableKernel(Denoiser):
             y, x = int(fy * (h - 1)), int(fx * (wd - 1))
             kernels.append({"pixel": [x, y], "positions": pos[:, y, x].tolist(), "weights": w[:, y, x].tolist()})
         return {"temporal_shares": (counts / counts.sum()).tolist(), "kernels": kernels}
+
+
+class _SampleMajor(torch.autograd.Function):
+    """[B, N * dims, H, W] offsets as the offset network gives them -> a contiguous [B, N, H, W, dims] copy,
+    whose gradient goes back in the input's own memory layout: tanh's backward pass then reads two tensors of
+    one layout (with the channels-last gradient against a sample-major one it ran 30x slower)."""
+
+    @staticmethod
+    def forward(ctx, off: torch.Tensor, dims: int) -> torch.Tensor:
+        b, c, h, w = off.shape
+        ctx.channels_last = off.is_contiguous(memory_format=torch.channels_last) and not off.is_contiguous()
+        return off.reshape(b, c // dims, dims, h, w).permute(0, 1, 3, 4, 2).contiguous()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        b, n, h, w, dims = grad.shape
+        layout = torch.channels_last if ctx.channels_last else torch.contiguous_format
+        return grad.permute(0, 1, 4, 2, 3).reshape(b, n * dims, h, w).contiguous(memory_format=layout), None
 
 
 @MODELS.register("deformable_2d")

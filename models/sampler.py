@@ -14,14 +14,15 @@ import torch.nn.functional as F
 
 
 @functools.lru_cache(maxsize=64)
-def _scale(sizes: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """Made once per frame size and device: no copy from the host inside a forward pass."""
-    return torch.tensor([2.0 / max(s - 1, 1) for s in sizes], dtype=dtype, device=device)
+def _scale(sizes: tuple[int, ...], width: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """[width, len(sizes)], made once per frame size and device: no copy from the host inside a forward pass,
+    and laid out over a row's (x, coordinates), so that the product runs vectorised along the row."""
+    return torch.tensor([2.0 / max(s - 1, 1) for s in sizes], dtype=dtype, device=device).expand(width, -1).contiguous()
 
 
 def _normalise(coords: torch.Tensor, sizes: list[int]) -> torch.Tensor:
     # align_corners=True: pixel 0 -> -1 and pixel size-1 -> +1.
-    return coords * _scale(tuple(sizes), coords.dtype, coords.device) - 1.0
+    return coords * _scale(tuple(sizes), coords.shape[-2], coords.dtype, coords.device) - 1.0
 
 
 def sample_bilinear(image: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:

@@ -196,14 +196,22 @@ def former_positions(model, offsets_raw: torch.Tensor, b: int, h: int, w: int) -
     return pos.expand(b, -1, -1, -1, -1) + off * model.offset_scale
 
 
+def _former_normalise(coords: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+    """models.sampler's normalisation as it was: the scale broadcast over the last axis alone."""
+    scale = torch.tensor([2.0 / max(s - 1, 1) for s in sizes], dtype=coords.dtype, device=coords.device)
+    return coords * scale - 1.0
+
+
 @contextmanager
 def _former_ops():
-    """KPN's taps by F.unfold and the 2D kernels' positions in three coordinates, as before."""
-    from models import kpn
+    """KPN's taps by F.unfold, the 2D kernels' positions in three coordinates and the sampler's normalisation,
+    as before."""
+    from models import kpn, sampler
     from models.deformable import DeformableKernel
 
     with mock.patch.object(kpn, "taps", _unfold_taps), \
-            mock.patch.object(DeformableKernel, "sample_positions", former_positions):
+            mock.patch.object(DeformableKernel, "sample_positions", former_positions), \
+            mock.patch.object(sampler, "_normalise", _former_normalise):
         yield
 
 
@@ -228,24 +236,47 @@ def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = T
     return timed
 
 
-def bench_train(names=("d2d", "d3d", "kpn5_video", "dncnn"), rounds: int = 5) -> None:
-    """Training steps per second, one thread, at the default batch, crop and width: float32 in the default
-    memory layout with grid_sample's sampler, KPN's taps by F.unfold and 2D positions in three coordinates (the
-    training before train.precision, train.channels_last, ops/trilinear.py, models.kpn.taps and the (x, y)
-    positions) against the settings of params.yaml, interleaved round by round in one process, medians."""
-    from models.compute import resolve
+def _step_seconds(name: str, now: bool, queue) -> None:
+    """Seconds per training step of model `name` in this fresh process, one thread, the median of three timings:
+    the training before (float32, the default layout, grid_sample, F.unfold, 2D positions in three coordinates,
+    glibc's default reuse of freed memory) or now (params' train.precision and train.channels_last, the fused 3D
+    sampler, the current ops, models.compute.reuse_freed_memory)."""
+    from models.compute import resolve, reuse_freed_memory
 
     torch.set_num_threads(1)
     t = load_spec(ROOT / "params.yaml").train
-    now = (resolve(t.precision, "cpu"), t.channels_last)
-    print(f"one thread; before: fp32, contiguous, grid_sample, F.unfold, (x, y, t) positions; now: {now[0]}, "
-          f"{'channels-last' if now[1] else 'contiguous'}, the fused 3D sampler, KPN's taps from shifted slices, "
-          "(x, y) positions for 2D kernels "
-          f"(train.precision: {t.precision})")
+    if now:
+        reuse_freed_memory()
+    timed = _train_steps(name, resolve(t.precision, "cpu"), t.channels_last) if now else \
+        _train_steps(name, "fp32", False, fused=False)
+    queue.put(float(np.median([timed() for _ in range(3)])))
+
+
+def bench_train(names=("d2d", "d3d", "kpn5_video", "dncnn"), rounds: int = 5) -> None:
+    """Training steps per second, one thread, at the default batch, crop and width: the training before
+    train.precision, train.channels_last, ops/trilinear.py, models.kpn.taps, the (x, y) positions and the reuse of
+    freed memory against the settings of params.yaml and the current code, each timing in a fresh process (the
+    memory setting is the process's), interleaved round by round, medians."""
+    from models.compute import resolve
+
+    t = load_spec(ROOT / "params.yaml").train
+    print(f"one thread; before: fp32, contiguous, grid_sample, F.unfold, (x, y, t) positions, glibc's default "
+          f"malloc; now: {resolve(t.precision, 'cpu')}, {'channels-last' if t.channels_last else 'contiguous'}, "
+          "the fused 3D sampler, KPN's taps from shifted slices, (x, y) positions for 2D kernels, freed memory "
+          f"kept for reuse (train.precision: {t.precision})")
     print(f"{'model':<14}{'before steps/s':>16}{'now steps/s':>13}{'ratio':>7}")
+    ctx = mp.get_context("spawn")
+
+    def in_process(name: str, now: bool) -> float:
+        q = ctx.Queue()
+        p = ctx.Process(target=_step_seconds, args=(name, now, q))
+        p.start()
+        seconds = q.get()
+        p.join()
+        return seconds
+
     for name in names:
-        before, after = _train_steps(name, "fp32", False, fused=False), _train_steps(name, *now)
-        times = [(before(), after()) for _ in range(rounds)]
+        times = [(in_process(name, False), in_process(name, True)) for _ in range(rounds)]
         b, a = (float(np.median([x[k] for x in times])) for k in (0, 1))
         print(f"{name:<14}{1 / b:>16.2f}{1 / a:>13.2f}{b / a:>7.2f}", flush=True)
 
