@@ -1,4 +1,7 @@
 """One parametrised test over every registered model (after deepinv's tests/test_models.py)."""
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -201,6 +204,35 @@ def test_auto_precision_keeps_fp32_for_a_model_that_bf16_does_not_pay():
     assert model_spec("d2d", spec.models["d2d"], auto)["precision"] == resolve("auto", "cpu")
     forced = replace(spec.train, precision="bf16")
     assert model_spec("svrnn", spec.models["svrnn"], forced)["precision"] == "bf16"
+
+
+_FREED_AND_TAKEN_AGAIN = """
+import resource, sys
+import numpy as np
+if sys.argv[1] == "reuse":
+    from models.compute import reuse_freed_memory
+    assert reuse_freed_memory()
+faults = []
+for _ in range(4):  # eight 8 MB blocks taken and freed together, as a step's tensors are
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    held = [np.ones(1 << 20) for _ in range(8)]
+    del held
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(sum(faults[1:]))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_memory_a_step_frees_is_reused_without_page_faults():
+    """models.compute.reuse_freed_memory (every CPU run's configure): blocks freed and taken again come back
+    without a page fault, where glibc's defaults hand them to the system and fault them in again."""
+    def faults(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _FREED_AND_TAKEN_AGAIN, mode], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout
+        return int(out.split()[-1])
+
+    default, reused = faults("default"), faults("reuse")
+    assert default > 1000 and reused < default / 10, (default, reused)
 
 
 def test_fastdvdnet_denoises_three_triplets_then_their_middles_and_uses_its_noise_map():

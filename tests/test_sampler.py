@@ -86,15 +86,19 @@ def test_filter_gradients_wrt_offsets_and_weights_match_finite_differences():
     assert torch.autograd.gradcheck(filtered, (offsets, weights), atol=1e-6)
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("arch", ["deformable_2d", "deformable_2d_per_frame", "deformable_3d"])
-def test_positions_and_their_gradient_are_the_three_coordinate_ones_bit_for_bit(arch):
+def test_positions_and_their_gradient_are_the_three_coordinate_ones_bit_for_bit(arch, layout):
+    """Sample-major positions, their gradient back in the offsets' own memory layout (the offset network's
+    channels-last output too), with the values of the former three-coordinate positions."""
     model = models.build(arch, width=2, weight_width=4)
     b, h, w = 2, 9, 11
     raw = torch.randn(b, model.dims * model.samples, h, w, generator=torch.Generator().manual_seed(4))
+    raw = raw.contiguous(memory_format=layout)
     raw_new, raw_old = raw.clone().requires_grad_(), raw.clone().requires_grad_()
     new, old = model.sample_positions(raw_new, b, h, w), former_positions(model, raw_old, b, h, w)
-    assert new.shape[-1] == model.dims and torch.equal(model.with_t(new), old)
+    assert new.shape[-1] == model.dims and new.is_contiguous() and torch.equal(model.with_t(new), old)
     upstream = torch.randn(old[..., :model.dims].shape, generator=torch.Generator().manual_seed(5))
     (new * upstream).sum().backward()
     (old[..., :model.dims] * upstream).sum().backward()
-    assert torch.equal(raw_new.grad, raw_old.grad)
+    assert torch.equal(raw_new.grad, raw_old.grad) and raw_new.grad.is_contiguous(memory_format=layout)
