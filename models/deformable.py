@@ -154,7 +154,9 @@ class _SampleMajor(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         b, n, h, w, dims = grad.shape
         layout = torch.channels_last if ctx.channels_last else torch.contiguous_format
-        return grad.permute(0, 1, 4, 2, 3).reshape(b, n * dims, h, w).contiguous(memory_format=layout), None
+        out = torch.empty((b, n * dims, h, w), dtype=grad.dtype, device=grad.device, memory_format=layout)
+        out.view(b, n, dims, h, w).permute(0, 1, 3, 4, 2).copy_(grad)  # one copy, straight into that layout
+        return out, None
 
 
 @MODELS.register("deformable_2d")
