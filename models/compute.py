@@ -64,7 +64,8 @@ def reuse_freed_memory() -> bool:
     """Keep the memory a step frees for the next step to reuse. glibc's malloc by default hands freed blocks
     back to the system (its heap's free top beyond twice its mmap threshold, blocks over that threshold
     directly), and a step's tensors of 1-9 MB come back page by page, a page fault each: up to a third of a
-    training step here (docs/recipe.md). Values do not change. False where the C library is not glibc (nothing done)."""
+    training step here (docs/recipe.md). Values do not change. False where the C library is not glibc (nothing
+    done)."""
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
     except (OSError, AttributeError, TypeError):

@@ -142,7 +142,7 @@ class DeformableKernel(Denoiser):
 class _SampleMajor(torch.autograd.Function):
     """[B, N * dims, H, W] offsets as the offset network gives them -> a contiguous [B, N, H, W, dims] copy,
     whose gradient goes back in the input's own memory layout: tanh's backward pass then reads two tensors of
-    one layout (with the channels-last gradient against a sample-major one it ran 30x slower)."""
+    one layout (3.2 -> 2.0 ms in a Deformable 2D step's profile)."""
 
     @staticmethod
     def forward(ctx, off: torch.Tensor, dims: int) -> torch.Tensor:

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 def _scale(sizes: tuple[int, ...], width: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """[width, len(sizes)], made once per frame size and device: no copy from the host inside a forward pass,
     and laid out over a row's (x, coordinates), so that the product runs vectorised along the row."""
-    return torch.tensor([2.0 / max(s - 1, 1) for s in sizes], dtype=dtype, device=device).expand(width, -1).contiguous()
+    scale = torch.tensor([2.0 / max(s - 1, 1) for s in sizes], dtype=dtype, device=device)
+    return scale.expand(width, -1).contiguous()
 
 
 def _normalise(coords: torch.Tensor, sizes: list[int]) -> torch.Tensor:
