@@ -142,6 +142,18 @@ def bench_long_videos() -> None:
     print(f"10 minutes against 1: time x{t10 / t1:.1f}, peak memory x{m10 / m1:.2f}")
 
 
+def in_fresh_process(target, *args):
+    """What target(*args, queue) puts on its queue, run in a fresh (spawned) process: its own imports, memory
+    and allocator settings, so that its peak memory and timings are its own."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
 def _measure(name: str, width: int | None, queue) -> None:
     import degradations  # noqa: F401  (registers)
     from core.registry import DEGRADATIONS
@@ -198,8 +210,9 @@ def former_positions(model, offsets_raw: torch.Tensor, b: int, h: int, w: int) -
 
 def _former_normalise(coords: torch.Tensor, sizes: list[int]) -> torch.Tensor:
     """models.sampler's normalisation as it was: the scale broadcast over the last axis alone."""
-    scale = torch.tensor([2.0 / max(s - 1, 1) for s in sizes], dtype=coords.dtype, device=coords.device)
-    return coords * scale - 1.0
+    from models import sampler
+
+    return coords * sampler._scale(tuple(sizes), 1, coords.dtype, coords.device)[0] - 1.0
 
 
 @contextmanager
@@ -265,35 +278,21 @@ def bench_train(names=("d2d", "d3d", "kpn5_video", "dncnn"), rounds: int = 5) ->
           "the fused 3D sampler, KPN's taps from shifted slices, (x, y) positions for 2D kernels, freed memory "
           f"kept for reuse (train.precision: {t.precision})")
     print(f"{'model':<14}{'before steps/s':>16}{'now steps/s':>13}{'ratio':>7}")
-    ctx = mp.get_context("spawn")
-
-    def in_process(name: str, now: bool) -> float:
-        q = ctx.Queue()
-        p = ctx.Process(target=_step_seconds, args=(name, now, q))
-        p.start()
-        seconds = q.get()
-        p.join()
-        return seconds
-
     for name in names:
-        times = [(in_process(name, False), in_process(name, True)) for _ in range(rounds)]
+        times = [(in_fresh_process(_step_seconds, name, False), in_fresh_process(_step_seconds, name, True))
+                 for _ in range(rounds)]
         b, a = (float(np.median([x[k] for x in times])) for k in (0, 1))
         print(f"{name:<14}{1 / b:>16.2f}{1 / a:>13.2f}{b / a:>7.2f}", flush=True)
 
 
 def bench_models() -> None:
     spec = load_spec(ROOT / "params.yaml")
-    ctx = mp.get_context("spawn")
     print(f"{'model':<18}{'width':>6}{'params':>12}{'MP/s':>9}{'steps/s':>9}{'peak MB':>9}")
     for name, entry in spec.models.items():
         if entry.args.get("blind"):
             continue  # the blind twin costs the same but one input channel
         for width in (None, 64):
-            q = ctx.Queue()
-            p = ctx.Process(target=_measure, args=(name, width, q))
-            p.start()
-            n, mps, sps, mem = q.get()
-            p.join()
+            n, mps, sps, mem = in_fresh_process(_measure, name, width)
             label = width or spec.train.width
             print(f"{name:<18}{label:>6}{n:>12,}{mps:>9.3f}{sps:>9.2f}{mem:>9.0f}", flush=True)
 
@@ -321,16 +320,11 @@ def _infer(name: str, size: tuple[int, int], tile: int | None, queue) -> None:
 
 
 def bench_nlrn() -> None:
-    ctx = mp.get_context("spawn")
     print(f"{'model':<34}{'frame':>11}{'s/frame':>9}{'MP/s':>8}{'peak MB':>9}{'before MB':>10}")
     for size in ((256, 256), (720, 1280)):
         for name, tile, label in (("dncnn_gauss", None, "DnCNN"), ("nlrn_gauss", 0, "NLRN untiled"),
                                   ("nlrn_gauss", 256, "NLRN tiles of 256 px")):
-            q = ctx.Queue()
-            p = ctx.Process(target=_infer, args=(name, size, tile, q))
-            p.start()
-            seconds, before, peak = q.get()
-            p.join()
+            seconds, before, peak = in_fresh_process(_infer, name, size, tile)
             mp_s = size[0] * size[1] / 1e6 / seconds
             print(f"{label:<34}{size[1]:>5}x{size[0]:<5}{seconds:>9.2f}{mp_s:>8.3f}{peak:>9.0f}{before:>10.0f}",
                   flush=True)
@@ -360,13 +354,8 @@ def bench_nlrn_training(name: str = "nlrn", card_gb: float = 40.0) -> None:
 
     spec = paper_spec(dry=False)
     q, batch = spec.models[name].args["neighbourhood"], spec.train.batch
-    ctx = mp.get_context("spawn")
     for block in (BLOCK, block_side(q)):
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_paper_nlrn_step, args=(name, 1, block, queue))
-        proc.start()
-        before, peak = queue.get()
-        proc.join()
+        before, peak = in_fresh_process(_paper_nlrn_step, name, 1, block)
         per_crop = (peak - before) / 1024
         slices = next(k for k in range(1, batch + 1) if batch % k == 0 and batch // k * per_crop <= card_gb
                       or k == batch)
