@@ -86,6 +86,16 @@ def repro_tiny(path: Path, trim=None, log: Path | None = None, targets: tuple[st
     return path
 
 
+# The two files whose tests share a tiny run go first, end-to-end (the longest) first: xdist then hands them to the
+# two workers at the start (pyproject.toml turns off its reordering by test count), and the other files fill in
+# around their runs, rather than a tiny run starting last on a worker that has already run other files.
+FIRST = ("test_end_to_end.py", "test_reruns.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    items.sort(key=lambda item: FIRST.index(item.path.name) if item.path.name in FIRST else len(FIRST))
+
+
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Path:
     """The project under the tiny profile, after a full `dvc repro` (shared by the end-to-end tests)."""
