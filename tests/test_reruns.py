@@ -1,6 +1,6 @@
-"""`dvc exp run -S noise.level=high` re-runs only what depends on the noise level: on the tiny profile trimmed to
-one study (every stage kind, a quarter of the stages), in a file of its own so that a second test worker runs it
-beside the full tiny run of test_end_to_end.py."""
+"""`dvc exp run -S noise.level=high` re-runs only what depends on the noise level, and a refused setting deletes
+nothing: on the tiny profile trimmed to one study (every stage kind, a quarter of the stages), in a file of its
+own so that a second test worker runs it beside the full tiny run of test_end_to_end.py."""
 import json
 import re
 
@@ -101,3 +101,18 @@ def test_a_bad_input_stops_dvc_repro_before_any_stage_that_reads_it_removes_its_
     params_file.write_text(original)
     run(["dvc", "repro"], ssl_project)
     assert folder_bytes(ssl_project, kept) == before
+
+
+def test_a_rejected_setting_stops_before_any_output_is_deleted(ssl_project):
+    before = {p.name: p.read_bytes() for p in (ssl_project / "data/noisy").glob("*.npz")}
+    scenes = (ssl_project / "data/scenes/manifest.csv").read_bytes()
+    try:
+        for setting in ("noise.level=HIGH", "data.tau=-1"):
+            proc = run(["dvc", "exp", "run", "-S", setting], ssl_project, check=False)
+            assert proc.returncode != 0
+            assert "data.tau is -1" in proc.stderr or "noise.level is 'HIGH'" in proc.stderr
+            assert {p.name: p.read_bytes() for p in (ssl_project / "data/noisy").glob("*.npz")} == before
+            assert (ssl_project / "data/scenes/manifest.csv").read_bytes() == scenes
+    finally:
+        run(["git", "checkout", "params.yaml"], ssl_project)
+        run(["dvc", "checkout", "data/params.ok"], ssl_project)  # the refused check had removed it first
