@@ -36,7 +36,7 @@ def run_model(model, sequences: np.ndarray, degradation: Degradation, level: dic
         out, aux = model(x.to(model.device), on(condition, model.device), return_aux=True)
         outs.append(out[:, 0].cpu().numpy())  # (waits for the device: the time is the model's)
         seconds += time.perf_counter() - start
-        auxes.append({k: aux[k].cpu() for k in model.diagnostic_keys})
+        auxes.append({k: on(aux[k], torch.device("cpu")) for k in model.diagnostic_keys})
     return np.concatenate(outs), seconds / len(frames), auxes
 
 

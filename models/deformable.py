@@ -24,7 +24,7 @@ KERNEL_PIXELS = ((0.3, 0.3), (0.5, 0.5), (0.7, 0.6))  # where Figure 10 looks, a
 
 class DeformableKernel(Denoiser):
     train_settings = ("width", "weight_width", "max_offset", "unet_top")
-    diagnostic_keys = ("positions", "weights")
+    diagnostic_keys = ("offsets", "weights")
 
     def __init__(self, frames: int = 1, blind: bool = False, kernel=(1, 5, 5), per_frame: bool = False,
                  width: int = 64, weight_width: int = 64, max_offset: float = 4.0,
@@ -77,8 +77,7 @@ class DeformableKernel(Denoiser):
         pos = pixel[None, None] + self.grid[None, :, None, None, :self.dims]  # [1, N, H, W, dims]
         if not self.dynamic_offsets:
             return pos.expand(b, -1, -1, -1, -1)
-        # float32 before tanh: in bf16 an offset would move in steps of 1/256 of its reach
-        off = _SampleMajor.apply(torch.tanh(as_float32(offsets_raw)), self.dims)
+        off = _SampleMajor.apply(torch.tanh(offsets_raw), self.dims)
         # the scale laid out over a row's (x, dims) as well, so that the product runs vectorised along the row
         return pos + off * self.offset_scale[:self.dims].expand(w, self.dims).contiguous()
 
@@ -92,16 +91,20 @@ class DeformableKernel(Denoiser):
         """[B, N, H, W, 3] positions (x, y, t): a 2D kernel's (x, y) given its grid's t."""
         return pos if pos.shape[-1] == 3 else torch.cat([pos, self.frame_of(pos)[..., None]], -1)
 
-    def gather(self, frames: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """Samples [B, N, H, W] of the noisy frames at the positions. A 3D kernel on the CPU: the fused kernel of
-        ops/trilinear.py (half the step time of grid_sample's path in Deformable 3D); 2D kernels: grid_sample,
-        whose bilinear path beat the fused trilinear one there (docs/recipe.md)."""
-        if self.temporal and frames.device.type == "cpu":
-            return trilinear.sample(frames, pos)
-        return self.gather_grid(frames, pos)
+    def sample(self, frames: torch.Tensor, offsets_raw: torch.Tensor | None) -> torch.Tensor:
+        """Samples [B, N, H, W] of the noisy frames at the positions of the raw offsets. On the CPU, the fused kernel
+        of ops/trilinear.py, from the raw offsets to the samples (positions, tanh and all; a third of a
+        Deformable 2D step's time was the positions' elementwise chain and grid_sample: docs/recipe.md); on
+        CUDA and for the fixed kernel, positions and grid_sample."""
+        if frames.device.type == "cpu" and self.dynamic_offsets:
+            return trilinear.sample(frames, offsets_raw, self.grid, self.offset_scale[:self.dims])
+        return self.sample_grid(frames, offsets_raw)
 
-    def gather_grid(self, frames: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """gather through grid_sample (models/sampler.py), for every variant and device."""
+    def sample_grid(self, frames: torch.Tensor, offsets_raw: torch.Tensor | None) -> torch.Tensor:
+        """The same samples through the positions and grid_sample (models/sampler.py), for every variant and
+        device."""
+        b, _, h, w = frames.shape
+        pos = self.sample_positions(offsets_raw, b, h, w)
         if self.temporal:
             return sample_trilinear(frames[:, None], pos)[:, 0]
         if self.frames == 1:
@@ -115,22 +118,24 @@ class DeformableKernel(Denoiser):
 
     def denoise(self, frames, x):
         offsets_raw, features = self.offset_net(x)
-        b, _, h, w = frames.shape
-        pos = self.sample_positions(offsets_raw, b, h, w)
-        samples = self.gather(frames, pos)
+        # float32 before tanh: in bf16 an offset would move in steps of 1/256 of its reach
+        offsets_raw = as_float32(offsets_raw)
+        samples = self.sample(frames, offsets_raw)
         if self.dynamic_weights:
             weights = self.weight_net(torch.cat([samples, x, features], 1))
         else:
             weights = self.static_weights[None, :, None, None].expand_as(samples)
         out = (weights * samples).sum(1, keepdim=True)
-        return out, {"samples": samples, "weights": weights, "positions": pos, "groups": self.groups}
+        return out, {"samples": samples, "weights": weights, "offsets": offsets_raw, "groups": self.groups}
 
     def diagnostics(self, auxes):
         """Figure 9: the share of all samples nearest each frame index; Figure 10: sample positions and weights
         at a few pixels of the first sequence."""
-        t = torch.cat([self.frame_of(a["positions"]).flatten() for a in auxes])
+        positions = [self.sample_positions(a["offsets"], a["weights"].shape[0], *a["weights"].shape[2:])
+                     for a in auxes]
+        t = torch.cat([self.frame_of(p).flatten() for p in positions])
         counts = torch.bincount(t.round().clamp(0, self.frames - 1).long(), minlength=self.frames).double()
-        pos, w = self.with_t(auxes[0]["positions"][:1])[0], auxes[0]["weights"][0]  # [N, H, W, 3], [N, H, W]
+        pos, w = self.with_t(positions[0][:1])[0], auxes[0]["weights"][0]  # [N, H, W, 3], [N, H, W]
         h, wd = w.shape[-2:]
         kernels = []
         for fy, fx in KERNEL_PIXELS:

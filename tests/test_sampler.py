@@ -77,8 +77,7 @@ def test_filter_gradients_wrt_offsets_and_weights_match_finite_differences():
     frames = torch.rand(1, 5, 6, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
 
     def filtered(offsets_raw, weights):
-        pos = model.sample_positions(offsets_raw, 1, 6, 7)
-        return (weights * model.gather(frames, pos)).sum(1)
+        return (weights * model.sample(frames, offsets_raw)).sum(1)
 
     g = torch.Generator().manual_seed(3)
     offsets = (torch.randn(1, 3 * 27, 6, 7, dtype=torch.float64, generator=g) * 0.3).requires_grad_()

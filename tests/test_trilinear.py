@@ -1,5 +1,6 @@
-"""The fused CPU sampler (ops/trilinear.py) against grid_sample and an independent float64 reference: values,
-gradients with respect to positions and frames, borders and positions on pixels."""
+"""The fused CPU sampler (ops/trilinear.py), from raw offsets to samples, against grid_sample and an independent
+float64 reference: values, gradients with respect to the raw offsets and the frames, borders, positions on
+pixels, 2D kernels on one frame of a stack."""
 import numpy as np
 import pytest
 import torch
@@ -26,51 +27,84 @@ def reference(volume: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return out
 
 
-def positions(shape, t_size, h, w, g, spill=2.0):
-    """Random positions reaching `spill` px beyond every border, and some exactly on pixels and on borders."""
-    span = torch.tensor([w - 1 + 2 * spill, h - 1 + 2 * spill, t_size - 1 + spill])
-    p = torch.rand(*shape, 3, generator=g, dtype=torch.float64) * span - torch.tensor([spill, spill, spill / 2])
-    p[0, 0, 0, :3] = torch.tensor([[0.0, 0.0, 0.0], [w - 1.0, h - 1.0, t_size - 1.0], [2.0, 3.0, 1.0]])
-    return p
+def kernel_grid(dims: int, frames: int) -> torch.Tensor:
+    """[N, 3] (x, y, t): a 3x3x3 grid centred on the middle frame (dims 3), or a 3x3 grid on every frame."""
+    if dims == 3:
+        t, y, x = torch.meshgrid(torch.arange(3.0) + frames // 2 - 1, torch.arange(3.0) - 1, torch.arange(3.0) - 1,
+                                 indexing="ij")
+    else:
+        t, y, x = torch.meshgrid(torch.arange(float(frames)), torch.arange(3.0) - 1, torch.arange(3.0) - 1,
+                                 indexing="ij")
+    return torch.stack([x, y, t], -1).reshape(-1, 3).double()
 
 
-def test_values_equal_an_independent_reference_and_grid_sample():
-    g = torch.Generator().manual_seed(0)
-    volume = torch.rand(2, 5, 7, 9, generator=g, dtype=torch.float64)
-    pos = positions((2, 4, 3, 5), 5, 7, 9, g)
-    ours = sample(volume, pos)
-    assert np.allclose(ours.numpy(), reference(volume.numpy(), pos.numpy()), atol=1e-12, rtol=0)
-    assert torch.allclose(ours, sample_trilinear(volume[:, None], pos)[:, 0], atol=1e-12, rtol=0)
-    as32 = sample(volume.float(), pos.float())
+def positions(raw: torch.Tensor, grid: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
+    """[B, N, H, W, 3] (x, y, t) written out: pixel + grid + reach tanh(raw); a 2D kernel's t is its grid's."""
+    b, c, h, w = raw.shape
+    n, dims = grid.shape[0], reach.numel()
+    off = torch.tanh(raw).reshape(b, n, dims, h, w).permute(0, 1, 3, 4, 2) * reach
+    off = torch.cat([off, torch.zeros_like(off[..., :1])], -1) if dims == 2 else off
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=raw.dtype), torch.arange(w, dtype=raw.dtype), indexing="ij")
+    pixel = torch.stack([xs, ys, torch.zeros_like(xs)], -1)
+    return pixel[None, None] + grid[None, :, None, None] + off
+
+
+def through_grid_sample(volume, raw, grid, reach):
+    return sample_trilinear(volume[:, None], positions(raw, grid, reach))[:, 0]
+
+
+CASES = [(3, 5), (2, 5), (2, 1)]  # (dims, frames): a 3D kernel, 2D kernels per frame, a 2D kernel on an image
+
+
+@pytest.mark.parametrize("dims,frames", CASES)
+def test_values_equal_an_independent_reference_and_grid_sample(dims, frames):
+    """Offsets reaching 3 px past every border, and at one pixel none (positions on pixels)."""
+    g = torch.Generator().manual_seed(dims + frames)
+    volume = torch.rand(2, frames, 7, 9, generator=g, dtype=torch.float64)
+    grid = kernel_grid(dims, frames)
+    reach = torch.tensor([3.0, 3.0, 1.5][:dims], dtype=torch.float64)
+    raw = torch.randn(2, grid.shape[0] * dims, 7, 9, generator=g, dtype=torch.float64) * 2
+    raw[0, :, 3, 4] = 0.0
+    ours = sample(volume, raw, grid, reach)
+    want = reference(volume.numpy(), positions(raw, grid, reach).numpy())
+    assert np.allclose(ours.numpy(), want, atol=1e-12, rtol=0)
+    assert torch.allclose(ours, through_grid_sample(volume, raw, grid, reach), atol=1e-12, rtol=0)
+    as32 = sample(volume.float(), raw.float(), grid.float(), reach.float())
     assert as32.dtype == torch.float32 and torch.allclose(as32.double(), ours, atol=1e-5)
+    assert ours.is_contiguous(memory_format=torch.channels_last)  # pixel-major, as the weight network reads it
 
 
-def test_a_single_frame_is_bilinear():
-    g = torch.Generator().manual_seed(1)
-    image = torch.rand(1, 1, 6, 8, generator=g, dtype=torch.float64)
-    pos = positions((1, 3, 4, 4), 1, 6, 8, g)
-    pos[..., 2] = 0.0
-    assert np.allclose(sample(image, pos).numpy(), reference(image.numpy(), pos.numpy()), atol=1e-12, rtol=0)
+@pytest.mark.parametrize("dims,frames", CASES)
+def test_gradients_match_finite_differences_and_grid_sample(dims, frames):
+    """gradcheck with every position inside and off the pixel lattice (where the derivative jumps); at borders
+    and on pixels the same gradients as through grid_sample: zero along a clamped axis, towards the next pixel on
+    a pixel."""
+    g = torch.Generator().manual_seed(10 + dims + frames)
+    volume = torch.rand(1, frames, 6, 7, generator=g, dtype=torch.float64).requires_grad_()
+    grid, reach = kernel_grid(dims, frames), torch.tensor([0.5, 0.5, 0.5][:dims], dtype=torch.float64)
+    # offsets of 0.1-0.4 px: off the lattice, and inside but for the grid's outer taps at the border
+    raw = torch.atanh(torch.rand(1, grid.shape[0] * dims, 6, 7, generator=g, dtype=torch.float64) * 0.6 + 0.2)
+    assert torch.autograd.gradcheck(lambda v, r: sample(v, r, grid, reach), (volume, raw.requires_grad_()),
+                                    atol=1e-8)
+    edge = (torch.randn(1, grid.shape[0] * dims, 6, 7, generator=g, dtype=torch.float64) * 2)
+    edge[0, :, 2, 3] = 0.0
+    reach = torch.tensor([3.0, 3.0, 1.5][:dims], dtype=torch.float64)
+    weights = torch.rand(1, grid.shape[0], 6, 7, generator=g, dtype=torch.float64)
+    grads = []
+    for fn in (sample, through_grid_sample):
+        r = edge.clone().requires_grad_()
+        volume.grad = None
+        (fn(volume, r, grid, reach) * weights).sum().backward()
+        grads.append((r.grad, volume.grad))
+    (ours_raw, ours_volume), (want_raw, want_volume) = grads
+    assert torch.allclose(ours_raw, want_raw, atol=1e-12) and torch.allclose(ours_volume, want_volume, atol=1e-12)
 
 
-def test_gradients_match_finite_differences_and_grid_sample():
-    """gradcheck away from pixel coordinates (where the derivative jumps); at borders and on pixels the same
-    gradients as grid_sample's: zero along a clamped axis, towards the next pixel on a pixel."""
-    g = torch.Generator().manual_seed(2)
-    volume = torch.rand(1, 3, 5, 6, generator=g, dtype=torch.float64).requires_grad_()
-    pos = (torch.rand(1, 2, 3, 4, 3, generator=g, dtype=torch.float64) * torch.tensor([4.0, 3.0, 1.6]) + 0.2)
-    assert torch.autograd.gradcheck(sample, (volume, pos.requires_grad_()), atol=1e-8)
-    edge = positions((1, 2, 3, 4), 3, 5, 6, g).requires_grad_()
-    weights = torch.rand(1, 2, 3, 4, generator=g, dtype=torch.float64)
-    (sample(volume, edge) * weights).sum().backward()
-    ours = edge.grad.clone(), volume.grad.clone()
-    edge.grad, volume.grad = None, None
-    (sample_trilinear(volume[:, None], edge)[:, 0] * weights).sum().backward()
-    assert torch.allclose(ours[0], edge.grad, atol=1e-12) and torch.allclose(ours[1], volume.grad, atol=1e-12)
-
-
-def test_wrong_shapes_and_devices_are_refused():
-    with pytest.raises(ValueError, match="positions"):
-        sample(torch.zeros(1, 2, 3, 3), torch.zeros(1, 2, 3, 3, 2))
+def test_wrong_shapes_devices_and_frames_are_refused():
+    grid, reach = kernel_grid(3, 5).float(), torch.ones(3)
+    with pytest.raises(ValueError, match="offsets"):
+        sample(torch.zeros(1, 5, 3, 3), torch.zeros(1, 27 * 2, 3, 3), grid, reach)
     with pytest.raises(ValueError, match="float32 or float64"):
-        sample(torch.zeros(1, 2, 3, 3, dtype=torch.float16), torch.zeros(1, 2, 3, 3, 3))
+        sample(torch.zeros(1, 5, 3, 3, dtype=torch.float16), torch.zeros(1, 81, 3, 3), grid, reach)
+    with pytest.raises(ValueError, match="grid t must be frames"):
+        sample(torch.zeros(1, 5, 3, 3), torch.zeros(1, 54, 3, 3), grid + 0.5, torch.ones(2))

@@ -10,7 +10,8 @@ models: for every learned model at the default and the paper width: parameters, 
         crop, and the peak resident memory of a process that did both.
 train:  training steps per second of Deformable 2D and 3D, KPN 5x5 video and DnCNN, one thread: float32, the
         default layout, grid_sample and KPN's taps by F.unfold against the params' train.precision and
-        train.channels_last, the fused 3D sampler and KPN's taps from shifted slices, side by side in one run.
+        train.channels_last, the fused sampler (positions and gather, 2D and 3D) and KPN's taps from shifted
+        slices, side by side in one run.
 nlrn:   NLRN against DnCNN (study gauss, default sizes) on the same grey frames, 256x256 and 720p: seconds per
         frame and peak resident memory of a fresh process (and what the process held before the model ran);
         NLRN untiled and in tiles of 256 px; and NLRN's training memory per crop at the paper's sizes (float32,
@@ -236,8 +237,8 @@ def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = T
     full = load_spec(ROOT / "params.yaml")
     model, opt, objective, batch = setup(full, name, torch.device("cpu"), precision, full.train.batch,
                                          channels_last=channels_last)
-    if fused is False and hasattr(model, "gather_grid"):
-        model.gather = model.gather_grid  # the sampler before ops/trilinear.py
+    if fused is False and hasattr(model, "sample_grid"):
+        model.sample = model.sample_grid  # the sampler before ops/trilinear.py
 
     def timed() -> float:
         start = time.perf_counter()
@@ -252,7 +253,7 @@ def _train_steps(name: str, precision: str, channels_last: bool, fused: bool = T
 def _step_seconds(name: str, now: bool, queue) -> None:
     """Seconds per training step of model `name` in this fresh process, one thread, the median of three timings:
     the training before (float32, the default layout, grid_sample, F.unfold, 2D positions in three coordinates,
-    glibc's default reuse of freed memory) or now (params' train.precision and train.channels_last, the fused 3D
+    glibc's default reuse of freed memory) or now (params' train.precision and train.channels_last, the fused
     sampler, the current ops, models.compute.reuse_freed_memory)."""
     from models.compute import resolve, reuse_freed_memory
 
@@ -275,7 +276,7 @@ def bench_train(names=("d2d", "d3d", "kpn5_video", "dncnn"), rounds: int = 5) ->
     t = load_spec(ROOT / "params.yaml").train
     print(f"one thread; before: fp32, contiguous, grid_sample, F.unfold, (x, y, t) positions, glibc's default "
           f"malloc; now: {resolve(t.precision, 'cpu')}, {'channels-last' if t.channels_last else 'contiguous'}, "
-          "the fused 3D sampler, KPN's taps from shifted slices, (x, y) positions for 2D kernels, freed memory "
+          "the fused sampler from raw offsets to samples, KPN's taps from shifted slices, freed memory "
           f"kept for reuse (train.precision: {t.precision})")
     print(f"{'model':<14}{'before steps/s':>16}{'now steps/s':>13}{'ratio':>7}")
     for name in names:
