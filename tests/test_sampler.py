@@ -85,6 +85,27 @@ def test_filter_gradients_wrt_offsets_and_weights_match_finite_differences():
     assert torch.autograd.gradcheck(filtered, (offsets, weights), atol=1e-6)
 
 
+@pytest.mark.parametrize("arch,kw", [("deformable_2d", {}), ("deformable_2d_per_frame", {}),
+                                     ("deformable_3d", {}), ("deformable_3d", {"dynamic_offsets": False})])
+def test_the_fused_cpu_path_gives_the_grid_sample_paths_samples_and_gradients(arch, kw):
+    """DeformableKernel.sample (ops/trilinear.py on the CPU) against sample_grid (the positions and grid_sample,
+    CUDA's path), in float64: the samples, and the gradients with respect to the raw offsets; the fixed kernel
+    (no offsets) reads its grid through the same kernel."""
+    model = models.build(arch, width=2, weight_width=4, **kw).double()
+    g = torch.Generator().manual_seed(6)
+    frames = torch.rand(2, model.frames, 9, 11, dtype=torch.float64, generator=g)
+    raw = None
+    if model.dynamic_offsets:
+        raw = torch.randn(2, model.dims * model.samples, 9, 11, dtype=torch.float64, generator=g) * 2
+    got, want = model.sample(frames, raw), model.sample_grid(frames, raw)
+    assert torch.allclose(got, want, atol=1e-12, rtol=0)
+    if raw is not None:
+        upstream = torch.randn(got.shape, dtype=torch.float64, generator=g)
+        grads = [torch.autograd.grad((fn(frames, raw.requires_grad_()) * upstream).sum(), raw)[0]
+                 for fn in (model.sample, model.sample_grid)]
+        assert torch.allclose(grads[0], grads[1], atol=1e-12, rtol=0)
+
+
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("arch", ["deformable_2d", "deformable_2d_per_frame", "deformable_3d"])
 def test_positions_and_their_gradient_are_the_three_coordinate_ones_bit_for_bit(arch, layout):
