@@ -97,9 +97,6 @@ class DeformableKernel(Denoiser):
         training steps of the positions and grid_sample, docs/recipe.md); on CUDA, positions and grid_sample."""
         if frames.device.type != "cpu":
             return self.sample_grid(frames, offsets_raw)
-        if offsets_raw is None:  # the fixed kernel reads the regular grid: zero offsets
-            b, _, h, w = frames.shape
-            offsets_raw = frames.new_zeros((b, h, w, self.dims * self.samples)).permute(0, 3, 1, 2)
         return trilinear.sample(frames, offsets_raw, self.grid, self.offset_scale[:self.dims])
 
     def sample_grid(self, frames: torch.Tensor, offsets_raw: torch.Tensor | None) -> torch.Tensor:

@@ -3,7 +3,7 @@ numba kernel each way. Forward: positions (pixel + regular grid + reach * tanh(o
 trilinear gather; backward: the gradient with respect to the raw offsets (through tanh) and, when they need one,
 the frames, in one pass over the samples.
 
-    sample(volume [B, T, H, W], raw [B, N * dims, H, W], grid [N, 3], reach [dims]) -> samples [B, N, H, W]
+    sample(volume [B, T, H, W], raw [B, N * dims, H, W] or None, grid [N, 3], reach [dims]) -> samples [B, N, H, W]
 
 Sample n of pixel (i, j) reads x = j + grid[n, 0] + reach[0] tanh(raw[n dims]), y likewise from raw[n dims + 1],
 and t = grid[n, 2] + reach[2] tanh(raw[n dims + 2]) for a 3D kernel (dims 3, trilinear) or t = grid[n, 2], a
@@ -39,6 +39,15 @@ def _axis(p, size):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _tanh(s, o):
+    """o = tanh(x) of one pixel's offsets from s = sigmoid(2x): torch's sigmoid is vectorised, its tanh 6x slower on
+    this CPU (docs/recipe.md). Written to o and read back: the same bits as torch's 2 s - 1."""
+    for k in range(o.shape[0]):
+        o[k] = np.float32(2.0) * s[k] - ONE
+    return o
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _cell(v, o, k, grid, reach, n, fi, fj, dims):
     """Sample n's cell: the corners' pixels along x, y and t, and its weights and clamp masks along each."""
     x0, x1, fx, mx = _axis(fj + grid[n, 0] + reach[0] * o[k], v.shape[2])
@@ -53,16 +62,16 @@ def _cell(v, o, k, grid, reach, n, fi, fj, dims):
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _forward(volume, off, grid, reach, out):
-    """volume [B, T, H, W], off [B, H, W, N * dims] (tanh of the raw offsets), reach a tuple of dims floats ->
-    out [B, H, W, N]. The tuple's length is a constant to numba: a kernel compiled per dims, without the other's
+    """volume [B, T, H, W], off [B, H, W, N * dims] (sigmoid of twice the raw offsets), reach a tuple of dims
+    floats -> out [B, H, W, N]. The tuple's length is a constant to numba: a kernel compiled per dims, without the other's
     branches (2D: a third faster)."""
-    samples, dims = out.shape[3], len(reach)
+    samples, dims, th = out.shape[3], len(reach), np.empty(off.shape[3], off.dtype)
     for b in range(out.shape[0]):
         v = volume[b]
         for i in range(out.shape[1]):
             fi = np.float32(i)
             for j in range(out.shape[2]):
-                o, fj = off[b, i, j], np.float32(j)
+                o, fj = _tanh(off[b, i, j], th), np.float32(j)
                 for n in range(samples):
                     x0, x1, fx, _, y0, y1, fy, _, t0, t1, ft, _ = _cell(v, o, n * dims, grid, reach, n, fi, fj,
                                                                         dims)
@@ -78,13 +87,13 @@ def _forward(volume, off, grid, reach, out):
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _backward(volume, off, grid, reach, grad_out, grad_raw, grad_volume, want_volume):
-    samples, dims = grad_out.shape[3], len(reach)
+    samples, dims, th = grad_out.shape[3], len(reach), np.empty(off.shape[3], off.dtype)
     for b in range(grad_out.shape[0]):
         v = volume[b]
         for i in range(grad_out.shape[1]):
             fi = np.float32(i)
             for j in range(grad_out.shape[2]):
-                o, fj, gr = off[b, i, j], np.float32(j), grad_raw[b, i, j]
+                o, fj, gr = _tanh(off[b, i, j], th), np.float32(j), grad_raw[b, i, j]
                 for n in range(samples):
                     g, k = grad_out[b, i, j, n], n * dims
                     x0, x1, fx, mx, y0, y1, fy, my, t0, t1, ft, mt = _cell(v, o, k, grid, reach, n, fi, fj, dims)
@@ -115,10 +124,13 @@ class _Sample(torch.autograd.Function):
     @staticmethod
     def forward(ctx, volume, raw, grid, reach):
         volume = volume.detach().contiguous()
-        # tanh as 2 sigmoid(2x) - 1: torch's sigmoid is vectorised, its tanh 6x slower on this CPU (docs/recipe.md);
-        # pixel-major, which is no copy where the offset network's output is channels-last
-        off = torch.sigmoid(raw.detach() * 2).mul_(2).sub_(1).permute(0, 2, 3, 1).contiguous()
-        b, _, h, w = raw.shape
+        b, _, h, w = volume.shape
+        if raw is None:  # the regular grid: sigmoid(0) as one zero-stride view, no memory and no sigmoid
+            off = volume.new_full((), 0.5).expand(b, h, w, grid.shape[0] * len(reach))
+        else:
+            # sigmoid(2 raw), which the kernels take to tanh (_tanh); pixel-major, which is no copy where the offset
+            # network's output is channels-last
+            off = raw.detach().mul(2).sigmoid_().permute(0, 2, 3, 1).contiguous()
         out = volume.new_empty((b, h, w, grid.shape[0]))
         _forward(volume.numpy(), off.numpy(), grid.numpy(), reach, out.numpy())
         ctx.save_for_backward(volume, off, grid)
@@ -129,23 +141,26 @@ class _Sample(torch.autograd.Function):
     def backward(ctx, grad_out):
         volume, off, grid = ctx.saved_tensors
         want_volume = ctx.needs_input_grad[0]
-        grad_raw = torch.empty_like(off)
+        grad_raw = torch.empty(off.shape, dtype=off.dtype)
         grad_volume = torch.zeros_like(volume) if want_volume else volume.new_zeros((1, 1, 1, 1))
         _backward(volume.numpy(), off.numpy(), grid.numpy(), ctx.reach,
                   grad_out.detach().permute(0, 2, 3, 1).contiguous().numpy(), grad_raw.numpy(),
                   grad_volume.numpy(), want_volume)
-        return (grad_volume if want_volume else None), grad_raw.permute(0, 3, 1, 2), None, None
+        grad_raw = grad_raw.permute(0, 3, 1, 2) if ctx.needs_input_grad[1] else None
+        return (grad_volume if want_volume else None), grad_raw, None, None
 
 
-def sample(volume: torch.Tensor, raw: torch.Tensor, grid: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
+def sample(volume: torch.Tensor, raw: torch.Tensor | None, grid: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
     """Samples [B, N, H, W] (channels-last strides) of volume [B, T, H, W] at the positions of the raw offsets
-    [B, N * dims, H, W], the regular grid [N, 3] (x, y, t) and the offsets' reach [dims] in pixels, on the CPU,
-    in float32 or float64. A 2D kernel's grid t must be whole frames."""
+    [B, N * dims, H, W] (None: zero offsets, the regular grid itself), the regular grid [N, 3] (x, y, t) and the
+    offsets' reach [dims] in pixels, on the CPU, in float32 or float64. A 2D kernel's grid t must be whole frames."""
     n, dims = grid.shape[0], reach.numel()
-    if volume.ndim != 4 or raw.ndim != 4 or raw.shape[0] != volume.shape[0] or raw.shape[1] != n * dims \
-            or raw.shape[2:] != volume.shape[2:] or dims not in (2, 3) or grid.shape != (n, 3):
+    want = (volume.shape[0], n * dims, *volume.shape[2:]) if volume.ndim == 4 else None
+    if volume.ndim != 4 or (raw is not None and tuple(raw.shape) != want) or dims not in (2, 3) \
+            or grid.shape != (n, 3):
+        got = "none" if raw is None else tuple(raw.shape)
         raise ValueError(f"volume must be [B, T, H, W], offsets [B, N * dims, H, W], grid [N, 3] and reach [dims] "
-                         f"(2 or 3); got {tuple(volume.shape)}, {tuple(raw.shape)}, {tuple(grid.shape)} and "
+                         f"(2 or 3); got {tuple(volume.shape)}, {got}, {tuple(grid.shape)} and "
                          f"{tuple(reach.shape)}")
     if volume.device.type != "cpu" or volume.dtype not in (torch.float32, torch.float64):
         raise ValueError(f"the fused sampler runs on CPU float32 or float64 tensors; got {volume.dtype} on "
@@ -155,7 +170,8 @@ def sample(volume: torch.Tensor, raw: torch.Tensor, grid: torch.Tensor, reach: t
         raise ValueError(f"a 2D kernel's grid t must be frames of the volume (0 to {volume.shape[1] - 1}); got "
                          f"{grid[:, 2].unique().tolist()}")
     dtype, scalar = volume.dtype, np.float32 if volume.dtype == torch.float32 else np.float64
-    return _Sample.apply(volume, raw.to(dtype), grid.to(dtype).contiguous(), tuple(map(scalar, reach.tolist())))
+    raw = None if raw is None else raw.to(dtype)
+    return _Sample.apply(volume, raw, grid.to(dtype).contiguous(), tuple(map(scalar, reach.tolist())))
 
 
 __all__ = ["sample"]

@@ -100,10 +100,33 @@ def test_gradients_match_finite_differences_and_grid_sample(dims, frames):
     assert torch.allclose(ours_raw, want_raw, atol=1e-12) and torch.allclose(ours_volume, want_volume, atol=1e-12)
 
 
+@pytest.mark.parametrize("dims,frames", CASES)
+def test_no_offsets_read_the_regular_grid_as_zero_offsets_do(dims, frames):
+    """The fixed kernel passes no offsets: the same samples and frame gradients as zero offsets, bit for bit, and
+    the regular grid's own values (a tap past the border reads the border pixel)."""
+    g = torch.Generator().manual_seed(20 + dims + frames)
+    volume = torch.rand(2, frames, 5, 6, generator=g).requires_grad_()
+    grid, reach = kernel_grid(dims, frames).float(), torch.tensor([3.0, 3.0, 1.5][:dims])
+    weights = torch.rand(2, grid.shape[0], 5, 6, generator=g)
+    outs = []
+    for raw in (None, torch.zeros(2, grid.shape[0] * dims, 5, 6)):
+        volume.grad = None
+        out = sample(volume, raw, grid, reach)
+        (out * weights).sum().backward()
+        outs.append((out.detach(), volume.grad))
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])
+    x, y, t = (grid[:, k].long()[:, None, None] + pix for k, pix in
+               enumerate((torch.arange(6)[None], torch.arange(5)[:, None], 0)))
+    want = volume.detach()[:, t.clamp(0, frames - 1), y.clamp(0, 4), x.clamp(0, 5)]
+    assert torch.equal(outs[0][0], want)
+
+
 def test_wrong_shapes_devices_and_frames_are_refused():
     grid, reach = kernel_grid(3, 5).float(), torch.ones(3)
     with pytest.raises(ValueError, match="offsets"):
         sample(torch.zeros(1, 5, 3, 3), torch.zeros(1, 27 * 2, 3, 3), grid, reach)
+    with pytest.raises(ValueError, match="offsets"):
+        sample(torch.zeros(5, 3, 3), None, grid, reach)
     with pytest.raises(ValueError, match="float32 or float64"):
         sample(torch.zeros(1, 5, 3, 3, dtype=torch.float16), torch.zeros(1, 81, 3, 3), grid, reach)
     with pytest.raises(ValueError, match="grid t must be frames"):
