@@ -41,7 +41,8 @@ def _axis(p, size):
 @numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _tanh(s, o):
     """o = tanh(x) of one pixel's offsets from s = sigmoid(2x): torch's sigmoid is vectorised, its tanh 6x slower on
-    this CPU (docs/recipe.md). Written to o and read back: the same bits as torch's 2 s - 1."""
+    this CPU (docs/recipe.md). Written to o and read back, so that fastmath cannot fold it into the positions'
+    arithmetic: the same bits as torch's 2 s - 1."""
     for k in range(o.shape[0]):
         o[k] = np.float32(2.0) * s[k] - ONE
     return o
@@ -63,8 +64,8 @@ def _cell(v, o, k, grid, reach, n, fi, fj, dims):
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _forward(volume, off, grid, reach, out):
     """volume [B, T, H, W], off [B, H, W, N * dims] (sigmoid of twice the raw offsets), reach a tuple of dims
-    floats -> out [B, H, W, N]. The tuple's length is a constant to numba: a kernel compiled per dims, without the other's
-    branches (2D: a third faster)."""
+    floats -> out [B, H, W, N]. The tuple's length is a constant to numba: a kernel compiled per dims, without the
+    other's branches (2D: a third faster)."""
     samples, dims, th = out.shape[3], len(reach), np.empty(off.shape[3], off.dtype)
     for b in range(out.shape[0]):
         v = volume[b]

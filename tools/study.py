@@ -1,7 +1,7 @@
 """Reproduce one study alone: the stages its tables need, then its report.
 
     python -m tools.study ssl        # training without clean data: 12.7 min from scratch on 2 cores
-    python -m tools.study xu2019     # the reproduction of Xu et al. 2019: about 30 minutes on 2 cores
+    python -m tools.study xu2019     # the reproduction of Xu et al. 2019: 36 minutes from scratch on 2 cores
     python -m tools.study gauss      # NLRN on Gaussian noise
     python -m tools.study deblur     # SVRNN on blur made from 240 fps frames
 
