@@ -17,6 +17,8 @@ def test_flops_count_multiply_adds_forward_and_each_gradient():
     call = ConvCall(conv, (2, 4, 10, 10), torch.float32, False, True, False)
     forward = 2 * (2 * 8 * 10 * 10) * (4 * 9)  # outputs x multiply-adds per output
     assert call.flops() == 3 * forward
+    same = ConvCall(conv, (2, 4, 10, 10), torch.float32, False, True, False)
+    assert len({call: 0, same: 0}) == 1  # a call the step makes twice is timed once
     assert ConvCall(conv, (2, 4, 10, 10), torch.float32, False, False, False).flops() == 2 * forward
     strided = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2)
     assert ConvCall(strided, (1, 4, 9, 9), torch.float32, False, False, False).flops() == \
