@@ -1,8 +1,9 @@
 """tools/ceiling.py: the FLOPs it counts and the convolutions it finds in a training step."""
+import pytest
 import torch
 import torch.nn as nn
 
-from tools.ceiling import ConvCall, conv_calls
+from tools.ceiling import ConvCall, conv_calls, main
 
 
 class MeanLoss:
@@ -48,3 +49,8 @@ def test_a_convolution_timed_alone_leaves_the_model_as_it_was():
     call = ConvCall(conv, (2, 3, 8, 8), torch.float32, False, True, False)
     assert call.seconds(runs=2) > 0
     assert torch.equal(conv.weight, weights) and conv.weight.grad is None
+
+
+def test_an_unknown_model_is_refused_before_any_process_starts():
+    with pytest.raises(SystemExit, match="no model d2d_typo in params.yaml's models; name one of dncnn, "):
+        main(("d2d", "d2d_typo"))

@@ -123,6 +123,11 @@ def _measure(name: str, queue) -> None:
 
 
 def main(names=MODELS) -> None:
+    known = load_spec(ROOT / "params.yaml").models
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"tools.ceiling: no model {', '.join(unknown)} in params.yaml's models; name one of "
+                         f"{', '.join(known)}")
     print("one thread; the convolutions each timed alone, forward and backward, at the step's shapes; the floor: "
           "the step with every convolution at the matrix product's rate")
     print(f"{'model':<12}{'before ms':>10}{'now ms':>8}{'convs ms':>10}{'GFLOP/s':>9}{'matmul':>8}"
