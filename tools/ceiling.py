@@ -10,6 +10,7 @@ step before is the most that faster convolutions alone can give (`tools.benchmar
 """
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from dataclasses import dataclass
@@ -54,7 +55,8 @@ class ConvCall:
 
     def flops(self) -> float:
         """Multiply-adds x 2 forward, and again for the weights' gradient and (when the input needs one) the
-        input's."""
+        input's. Counted here, not by torch's FlopCounterMode (tools.gpu_check): for a grouped convolution whose
+        input needs no gradient it counts 3x the forward, where 2x is due."""
         m = self.module
         n, _, h, w = self.shape
         kh, kw = m.kernel_size
@@ -65,12 +67,8 @@ class ConvCall:
 
     def seconds(self, runs: int = 15) -> float:
         """Forward and backward of this convolution alone (a copy of the module, so the model is untouched)."""
-        m = type(self.module)(self.module.in_channels, self.module.out_channels, self.module.kernel_size,
-                              self.module.stride, self.module.padding, self.module.dilation, self.module.groups,
-                              self.module.bias is not None)
-        m.load_state_dict(self.module.state_dict())
         layout = torch.channels_last if self.channels_last else torch.contiguous_format
-        m = m.to(self.module.weight.dtype).to(memory_format=layout)
+        m = copy.deepcopy(self.module).to(memory_format=layout)
         x = torch.randn(self.shape, dtype=self.dtype).contiguous(memory_format=layout)
         x.requires_grad_(self.input_grad)
 
@@ -91,8 +89,9 @@ def conv_calls(model, opt, objective, batch, steps: int) -> list[ConvCall]:
 
     def record(module, inputs):
         x = inputs[0]
-        calls.append(ConvCall(module, tuple(x.shape), x.dtype, x.dim() == 4 and x.stride(1) == 1 and
-                              x.shape[1] > 1, x.requires_grad, torch.is_autocast_enabled("cpu")))
+        channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        calls.append(ConvCall(module, tuple(x.shape), x.dtype, channels_last, x.requires_grad,
+                              torch.is_autocast_enabled("cpu")))
     hooks = [m.register_forward_pre_hook(record) for m in model.modules() if isinstance(m, nn.Conv2d)]
     try:
         fitting_step(model, opt, objective, batch, 0, steps, 1)
