@@ -91,6 +91,20 @@ def test_the_gpu_check_runs_dry_on_the_cpu(tmp_path, capsys):
     assert "GPU-hours (an estimate)" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("input_grad", [False, True])
+def test_the_gpu_check_counts_a_grouped_convolution_once_per_group(input_grad):
+    """A grouped convolution's weight gradient costs its forward, as the input's does (FastDVDnet's first layer,
+    whose input needs no gradient: 2x the forward, where torch's own FlopCounterMode counts 3x)."""
+    from tools.gpu_check import flop_counter
+
+    conv = torch.nn.Conv2d(15, 30, 3, stride=2, padding=1, groups=3)
+    x = torch.rand(2, 15, 9, 9, requires_grad=input_grad)
+    forward = 2 * (2 * 30 * 5 * 5) * (5 * 9)  # outputs x multiply-adds per output
+    with flop_counter() as counter:
+        conv(x).sum().backward()
+    assert counter.get_total_flops() == forward * (3 if input_grad else 2)
+
+
 def test_a_stopped_gpu_check_keeps_the_rows_it_measured(tmp_path, monkeypatch):
     """The report is written after every model: a check stopped by a time limit (here: the second model raises
     KeyboardInterrupt, as a kill would stop it) leaves the first model's row and names the models not reached."""

@@ -55,8 +55,8 @@ class ConvCall:
 
     def flops(self) -> float:
         """Multiply-adds x 2 forward, and again for the weights' gradient and (when the input needs one) the
-        input's. Counted here, not by torch's FlopCounterMode (tools.gpu_check): for a grouped convolution whose
-        input needs no gradient it counts 3x the forward, where 2x is due."""
+        input's. Counted per call, as it is timed (torch's FlopCounterMode counts a grouped convolution's weight
+        gradient `groups` times: tools.gpu_check mends that)."""
         m = self.module
         n, _, h, w = self.shape
         kh, kw = m.kernel_size

@@ -3,15 +3,14 @@ GPU) prints and writes reports/gpu_check.md; `--dry` runs every part on the CPU 
 test suite runs it). Two GPUs compare line by line: every figure is per model, in fixed units.
 
 1. The machine: torch, the device and its memory, the arithmetic in use (train.precision resolved there).
-2. Every model of the paper profile at the paper's batch and crop: steps per second over `--seconds` of
-   training (after two warm-up steps), peak device memory, the slices a step took to fit the card
-   (engine.train.fitting_step), the convolution and matrix-product work of one step (TFLOP, counted by torch's
-   FlopCounterMode on the meta device; the sampler and element-wise work are not counted) and the TFLOP/s
-   achieved; and the loss of the first steps against a CPU float32 run of the same steps from the same start
-   (batch 2 of 32 px crops), a check of the device's arithmetic, not of speed; and the milliseconds one
-   thread takes to make a batch on the host, as a loader worker does (train.loader_workers: the steps/s above
-   hold the batch on the device; workers keep up while workers x 1000 / ms exceeds them). A model that fails
-   is a row saying why, and the check goes on.
+2. Every model of the paper profile at the paper's batch and crop: steps per second over `--seconds` of training
+   (after two warm-up steps), peak device memory, the slices a step took to fit the card (engine.train.fitting_step),
+   the convolution and matrix-product work of one step (TFLOP, counted by torch's FlopCounterMode on the meta device,
+   its grouped convolutions' count mended; the sampler and element-wise work are not counted) and the TFLOP/s achieved;
+   and the loss of the first steps against a CPU float32 run of the same steps from the same start (batch 2 of 32 px
+   crops), a check of the device's arithmetic, not of speed; and the milliseconds one thread takes to make a batch on
+   the host, as a loader worker does (train.loader_workers: the steps/s above hold the batch on the device; workers keep
+   up while workers x 1000 / ms exceeds them). A model that fails is a row saying why, and the check goes on.
 3. Inference megapixels per second of Deformable 3D and KPN 5x5 on video at the paper's test size (the paper:
    0.27 against 0.30 MP/s on a GTX 1060).
 4. The projected hours of the paper profile's training, per table: each model's steps x rates of the grid x its
@@ -132,13 +131,32 @@ def losses(spec: Spec, name: str, on: torch.device, precision: str | None, steps
     return [fitting_step(model, opt, objective, b, step, spec.train.steps, 1)[0].item() for step in range(steps)]
 
 
+def grouped_conv_backward_flop(grad_out_shape, x_shape, w_shape, bias, stride, padding, dilation, transposed,
+                               output_padding, groups, output_mask, out_shape, **_) -> int:
+    """torch's count of a convolution's backward, with the weight's gradient of a grouped convolution mended:
+    torch counts it as if every input channel met every output channel, `groups` times too much (FastDVDnet's
+    grouped first layer, 3x its forward where 2x is due)."""
+    from torch.utils.flop_counter import conv_backward_flop
+
+    torch_count = conv_backward_flop.__wrapped__  # its formula on shapes, as this one is called
+    args = (grad_out_shape, x_shape, w_shape, bias, stride, padding, dilation, transposed, output_padding, groups)
+    grad_input = torch_count(*args, [output_mask[0], False], out_shape)
+    return grad_input + torch_count(*args, [False, output_mask[1]], out_shape) // groups
+
+
+def flop_counter():
+    """torch's FlopCounterMode, its grouped convolutions' backward counted right (grouped_conv_backward_flop)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    return FlopCounterMode(display=False,
+                           custom_mapping={torch.ops.aten.convolution_backward: grouped_conv_backward_flop})
+
+
 def step_flops(spec: Spec, name: str) -> float:
     """Convolution and matrix-product FLOPs of one training step (forward and backward) at the profile's batch
     and crop, counted on the meta device: no memory, any size."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     model, _, objective, b = setup(spec, name, torch.device("meta"), "fp32", 1)
-    with FlopCounterMode(display=False) as counter:
+    with flop_counter() as counter:
         objective.loss(model, b, 0, spec.train.steps).backward()
     return counter.get_total_flops() * spec.train.batch
 
