@@ -384,13 +384,21 @@ def bench_scan(shape=(1, 16, 128, 128), runs: int = 5) -> None:
               f"{(time.perf_counter() - start) / runs * 1000:.1f} ms", flush=True)
 
 
-def _median_wall(cmd: list[str], runs: int) -> float:
+def median_seconds(work, runs: int, warmup: bool = True) -> float:
+    """The median wall time of `runs` calls of `work`, after one call that is not timed (unless not `warmup`:
+    a fresh process each call has nothing to warm)."""
+    if warmup:
+        work()
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        work()
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def _median_wall(cmd: list[str], runs: int) -> float:
+    return median_seconds(lambda: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), runs, False)
 
 
 # A fresh stage process that starts the rate workers as engine.select does; each worker imports torch._dynamo, as

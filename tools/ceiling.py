@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import sys
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,20 +20,9 @@ import torch.nn as nn
 
 from core.spec import load_spec
 from engine.train import fitting_step
-from tools.benchmark import ROOT, _step_seconds, in_fresh_process
+from tools.benchmark import ROOT, _step_seconds, in_fresh_process, median_seconds
 
 MODELS = ("d2d", "d3d", "kpn5_video", "dncnn")
-
-
-def median_seconds(work, runs: int) -> float:
-    """The median wall time of `runs` calls of `work`, after one call that is not timed."""
-    work()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def matmul_rate(dtype: torch.dtype, n: int = 2048) -> float:
