@@ -43,15 +43,15 @@ class ConvCall:
 
     def flops(self) -> float:
         """Multiply-adds x 2 forward, and again for the weights' gradient and (when the input needs one) the
-        input's. Counted per call, as it is timed (torch's FlopCounterMode counts a grouped convolution's weight
-        gradient `groups` times: tools.gpu_check mends that)."""
-        m = self.module
-        n, _, h, w = self.shape
-        kh, kw = m.kernel_size
-        out_h = (h + 2 * m.padding[0] - m.dilation[0] * (kh - 1) - 1) // m.stride[0] + 1
-        out_w = (w + 2 * m.padding[1] - m.dilation[1] * (kw - 1) - 1) // m.stride[1] + 1
-        forward = 2.0 * n * m.out_channels * out_h * out_w * (m.in_channels // m.groups) * kh * kw
-        return forward * (3 if self.input_grad else 2)
+        input's: tools.gpu_check's count (torch's, a grouped convolution's mended), on the meta device."""
+        from tools.gpu_check import flop_counter
+
+        m = copy.deepcopy(self.module).to("meta")
+        x = torch.empty(self.shape, device="meta", requires_grad=self.input_grad)
+        with flop_counter() as counter:
+            y = m(x)
+            y.backward(torch.empty_like(y))
+        return float(counter.get_total_flops())
 
     def seconds(self, runs: int = 15) -> float:
         """Forward and backward of this convolution alone (a copy of the module, so the model is untouched)."""
